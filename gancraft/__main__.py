@@ -1,0 +1,3 @@
+from gancraft.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,94 @@
+"""Unpaired two-domain data sets: folders in the reference layout, or any two folders."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import torch
+from torch.utils.data import Dataset
+
+from gancraft.data.image_io import list_images, load_image
+from gancraft.data.sampling import SampleKey, item_generator, unpack_key
+from gancraft.data.transforms import ImageTransform
+from gancraft.errors import ConfigError, DataError
+from gancraft.registry import DATASETS
+
+log = logging.getLogger(__name__)
+
+
+class ImageList:
+    """A list of image files read safely; with ``skip_bad`` a bad file is replaced by the next good one."""
+
+    def __init__(self, files: list[Path], skip_bad: bool = False) -> None:
+        self.files, self.skip_bad, self.skipped = files, skip_bad, 0
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def load(self, index: int):
+        for attempt in range(len(self.files)):
+            path = self.files[(index + attempt) % len(self.files)]
+            try:
+                return load_image(path)
+            except DataError as err:
+                if not self.skip_bad:
+                    raise
+                self.skipped += 1
+                log.warning("skipped bad image (%d so far in this process): %s", self.skipped, err)
+        raise DataError(f"no readable image among {len(self.files)} files starting at {self.files[0]}")
+
+
+def make_transform(load_size: int, crop_size: int | None, flip: bool, train: bool) -> ImageTransform:
+    return ImageTransform(load_size=load_size, crop_size=crop_size or load_size, flip=flip, train=train)
+
+
+class UnpairedImages(Dataset):
+    """Items ``{"A": image, "B": image}``: A taken in order, B at random from the item's
+    seed (as the reference does), length that of the larger domain."""
+
+    a: ImageList
+    b: ImageList
+    transform: ImageTransform
+
+    def __len__(self) -> int:
+        return max(len(self.a), len(self.b))
+
+    def __getitem__(self, key: SampleKey) -> dict[str, torch.Tensor]:
+        index, seed = unpack_key(key)
+        g = item_generator(seed)
+        b_index = int(torch.randint(0, len(self.b), (), generator=g))
+        return {
+            "A": self.transform(self.a.load(index % len(self.a)), g),
+            "B": self.transform(self.b.load(b_index), g),
+        }
+
+
+@DATASETS.register("unpaired_folders")
+class UnpairedFolders(UnpairedImages):
+    """Items ``{"A": image, "B": image}`` from two unrelated folders.
+
+    Either ``root`` in the reference layout (``root/trainA``, ``root/trainB``,
+    ``root/testA``, ``root/testB``, chosen by ``split``) or ``dir_a`` and ``dir_b``.
+    """
+
+    def __init__(
+        self,
+        root: str | None = None,
+        split: str = "train",
+        dir_a: str | None = None,
+        dir_b: str | None = None,
+        load_size: int = 286,
+        crop_size: int | None = 256,
+        flip: bool = True,
+        train: bool | None = None,
+        skip_bad: bool = False,
+    ) -> None:
+        if (root is None) == (dir_a is None or dir_b is None):
+            raise ConfigError("unpaired_folders needs either data.root (with trainA/trainB/testA/testB) or both data.dir_a and data.dir_b")
+        if root is not None:
+            dir_a, dir_b = str(Path(root) / f"{split}A"), str(Path(root) / f"{split}B")
+        train = split == "train" if train is None else train
+        self.a = ImageList(list_images(dir_a), skip_bad)
+        self.b = ImageList(list_images(dir_b), skip_bad)
+        self.transform = make_transform(load_size, crop_size, flip, train)

@@ -1,0 +1,290 @@
+"""The training loop: one readable loop that knows nothing about any particular GAN.
+
+It feeds batches to :meth:`GANModel.train_step`, steps the LR schedulers, logs the
+returned scalars (averaged, with one host sync per log interval), writes sample
+grids and checkpoints, and resumes exactly where a checkpoint left off.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from omegaconf import DictConfig, OmegaConf
+from torch.utils.data import DataLoader, Dataset, default_collate
+from torchvision.utils import save_image
+from tqdm import tqdm
+
+from gancraft import __version__
+from gancraft.data.sampling import EpochSampler
+from gancraft.engine import checkpoint as ckpt
+from gancraft.engine.distributed import DistributedContext, barrier, reduce_mean
+from gancraft.engine.logger import MetricLogger
+from gancraft.engine.precision import Precision
+from gancraft.errors import ConfigError
+from gancraft.models.base import GANModel
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainerConfig:
+    """``trainer:`` in a recipe. Give either ``max_steps`` or ``epochs``."""
+
+    max_steps: int | None = None
+    epochs: int | None = None
+    batch_size: int = 1
+    num_workers: int = 2
+    prefetch_factor: int = 4
+    device: str = "auto"
+    precision: str = "auto"
+    channels_last: bool = False
+    compile: bool = False
+    log_every: int = 50
+    sample_every: int = 500
+    num_samples: int = 4
+    checkpoint_every: int = 1000
+    keep_checkpoints: int = 3
+    tensorboard: bool = False
+    progress: bool = True
+    evaluate_every: int = 0
+    evaluate_protocol: str | None = None
+
+    @classmethod
+    def from_config(cls, cfg: Any) -> TrainerConfig:
+        values = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg or {})
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"unknown trainer key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        config = cls(**values)
+        if (config.max_steps is None) == (config.epochs is None):
+            raise ConfigError("set exactly one of trainer.max_steps and trainer.epochs")
+        return config
+
+
+def resolve_device(name: str, ctx: DistributedContext) -> torch.device:
+    if name == "auto":
+        return torch.device(f"cuda:{ctx.local_rank}" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"trainer.device={name} but no CUDA device is available; use trainer.device=cpu")
+    return torch.device(name)
+
+
+def _worker_init(_: int) -> None:
+    torch.set_num_threads(1)  # workers decode and augment; the main process owns the cores for compute
+
+
+class GracefulStop:
+    """First SIGINT/SIGTERM: finish the step, checkpoint, stop. Second SIGINT: stop at once."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> GracefulStop:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum: int, _frame: Any) -> None:
+        if self.requested and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.requested = True
+        log.warning("stop requested: finishing this step and writing a checkpoint (Ctrl-C again to abort)")
+
+    def __exit__(self, *_: Any) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+class Trainer:
+    """Trains ``model`` on ``dataset`` into ``run_dir`` (``checkpoints/``, ``logs/``, ``samples/``)."""
+
+    def __init__(
+        self,
+        model: GANModel,
+        dataset: Dataset,
+        config: TrainerConfig,
+        run_dir: str | Path,
+        *,
+        full_config: DictConfig | dict | None = None,
+        seed: int = 0,
+        ctx: DistributedContext | None = None,
+    ) -> None:
+        self.config, self.seed = config, seed
+        self.ctx = ctx or DistributedContext()
+        self.run_dir = Path(run_dir)
+        self.full_config = full_config if full_config is not None else {"trainer": dataclasses.asdict(config)}
+        self.device = resolve_device(config.device, self.ctx)
+        self.dataset = dataset
+        self.model = model.to(self.device)
+        self.precision = Precision(config.precision, self.device)
+        self.sampler = EpochSampler(len(dataset), config.batch_size, seed=seed, rank=self.ctx.rank, world_size=self.ctx.world_size)
+        self.total_steps = config.max_steps if config.max_steps is not None else config.epochs * self.sampler.steps_per_epoch
+        self.checkpoints = ckpt.CheckpointManager(self.run_dir / "checkpoints", keep=config.keep_checkpoints)
+        self.step = 0
+        self.model.setup(self.total_steps, self.sampler.steps_per_epoch, self.precision)
+        from gancraft.engine.acceleration import prepare_networks  # DDP, channels_last, compile
+
+        prepare_networks(self.model, config, self.ctx, self.device)
+
+    # --- state ----------------------------------------------------------------------
+    def training_state(self) -> dict[str, Any]:
+        return {
+            "step": self.step,
+            "optimizers": {n: o.state_dict() for n, o in self.model.optimizers.items()},
+            "schedulers": {n: s.state_dict() for n, s in self.model.schedulers.items()},
+            "precision": self.precision.state_dict(),
+            "extra": self.model.extra_state(),
+            "rng": ckpt.rng_state(),
+        }
+
+    def save(self) -> Path | None:
+        """Write a checkpoint of the current step (rank 0 only)."""
+        path = None
+        if self.ctx.is_main:
+            meta = {"step": self.step, "gancraft": __version__, "world_size": self.ctx.world_size}
+            path = self.checkpoints.save(
+                self.step, networks=self.model.networks(), config=self.full_config, training_state=self.training_state(), meta=meta
+            )
+        barrier(self.ctx)
+        return path
+
+    def load(self, path: Path) -> None:
+        """Restore networks and training state; the RNG is restored later, at the loop start."""
+        ckpt.load_network_state(self.model.networks(), ckpt.load_weights(path))
+        state = ckpt.load_training_state(path)
+        for name, opt in self.model.optimizers.items():
+            opt.load_state_dict(state["optimizers"][name])
+        for name, sched in self.model.schedulers.items():
+            sched.load_state_dict(state["schedulers"][name])
+        self.precision.load_state_dict(state.get("precision", {}))
+        self.model.load_extra_state(state.get("extra", {}))
+        self.step = int(state["step"])
+        self._pending_rng = state["rng"]
+        log.info("resumed from %s at step %d", path, self.step)
+
+    def resume(self, resume: str | None) -> None:
+        """``auto``: the run directory's latest checkpoint if there is one; a path: that checkpoint."""
+        if not resume:
+            return
+        if resume == "auto":
+            latest = self.checkpoints.latest()
+            if latest is not None:
+                self.load(latest)
+            return
+        self.load(ckpt.find_checkpoint(resume))
+
+    # --- data -----------------------------------------------------------------------
+    def _loader(self) -> DataLoader:
+        self.sampler.start_step = self.step
+        workers = self.config.num_workers
+        return DataLoader(
+            self.dataset,
+            batch_size=self.config.batch_size,
+            sampler=self.sampler,
+            num_workers=workers,
+            pin_memory=self.device.type == "cuda",
+            persistent_workers=workers > 0,
+            prefetch_factor=self.config.prefetch_factor if workers > 0 else None,
+            worker_init_fn=_worker_init if workers > 0 else None,
+            drop_last=True,
+        )
+
+    def _to_device(self, batch: dict[str, Any]) -> dict[str, Any]:
+        fmt = torch.channels_last if self.config.channels_last else torch.contiguous_format
+        out = {}
+        for key, value in batch.items():
+            if isinstance(value, torch.Tensor):
+                value = value.to(self.device, non_blocking=True)
+                if value.dim() == 4:
+                    value = value.contiguous(memory_format=fmt)
+            out[key] = value
+        return out
+
+    def sample_batch(self) -> dict[str, Any]:
+        """The same few items every time (integer keys: no augmentation randomness)."""
+        n = min(self.config.num_samples, len(self.dataset))
+        return self._to_device(default_collate([self.dataset[i] for i in range(n)]))
+
+    def write_samples(self, batch: dict[str, Any]) -> Path | None:
+        with torch.no_grad(), self.precision.autocast():
+            rows = self.model.sample_images(batch)
+        if not rows:
+            return None
+        path = self.run_dir / "samples" / f"step_{self.step:08d}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        grid = torch.cat([r.float().cpu() for r in rows])
+        save_image(grid, path, nrow=rows[0].shape[0], normalize=True, value_range=(-1, 1), padding=2)
+        return path
+
+    # --- the loop -------------------------------------------------------------------
+    def fit(self, resume: str | None = None) -> Path | None:
+        """Train to ``total_steps``; returns the last checkpoint directory (rank 0)."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self._pending_rng = None
+        self.resume(resume)
+        cfg = self.config
+        if self.ctx.is_main:
+            cfg_path = self.run_dir / "config.yaml"
+            full = self.full_config if isinstance(self.full_config, DictConfig) else OmegaConf.create(self.full_config)
+            ckpt.write_text_atomic(cfg_path, OmegaConf.to_yaml(full, resolve=True))
+        logger = MetricLogger(self.run_dir / "logs" / "metrics.jsonl", self.run_dir / "logs" / "tensorboard" if cfg.tensorboard else None)
+        samples = self.sample_batch() if cfg.sample_every and self.ctx.is_main else None
+        batches = iter(self._loader())
+        # Creating the loader's iterator draws from the global RNG; restore after it, so a
+        # resumed run continues exactly as the uninterrupted one.
+        if self._pending_rng is not None:
+            ckpt.set_rng_state(self._pending_rng)
+        last_path = None
+        bar = tqdm(total=self.total_steps, initial=self.step, unit="step", dynamic_ncols=True, disable=not (cfg.progress and self.ctx.is_main))
+        tick, tick_step = time.perf_counter(), self.step
+        self.model.train()
+        try:
+            with GracefulStop() as stop:
+                while self.step < self.total_steps:
+                    batch = self._to_device(next(batches))
+                    logs = self.model.train_step(batch, self.step)
+                    self.model.step_schedulers()
+                    logger.accumulate(logs)
+                    self.step += 1
+                    bar.update(1)
+                    final = self.step == self.total_steps or stop.requested
+                    if self.step % cfg.log_every == 0 or final:
+                        means = reduce_mean(logger.pending(), self.ctx)
+                        now = time.perf_counter()
+                        rate = (self.step - tick_step) / max(now - tick, 1e-9)
+                        lrs = {f"lr_{n}": o.param_groups[0]["lr"] for n, o in self.model.optimizers.items()}
+                        record = logger.flush(self.step, means, steps_per_s=rate, **lrs) if self.ctx.is_main else {}
+                        logger.reset()  # ranks other than 0 do not flush
+                        tick, tick_step = now, self.step
+                        if record:
+                            bar.set_postfix({k: f"{v:.3g}" for k, v in record.items() if k in logs}, refresh=False)
+                    if samples is not None and (self.step % cfg.sample_every == 0 or final):
+                        self.write_samples(samples)
+                    if (cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0) or final:
+                        last_path = self.save()
+                        self._maybe_evaluate(last_path)
+                    if stop.requested:
+                        break
+        finally:
+            bar.close()
+            logger.close()
+        return last_path
+
+    def _maybe_evaluate(self, path: Path | None) -> None:
+        cfg = self.config
+        if path is None or not cfg.evaluate_every or not cfg.evaluate_protocol or self.step % cfg.evaluate_every:
+            return
+        from gancraft.evaluation.protocols import run_protocol  # heavy imports only when asked
+
+        run_protocol(path, cfg.evaluate_protocol, self.run_dir / "eval" / f"step_{self.step:08d}")

@@ -1,0 +1,150 @@
+"""LPIPS with the ``lpips`` package: paired distance and the diversity of outputs.
+
+The package ships its linear calibration layers (v0.1) inside the wheel, but builds
+its AlexNet trunk from torchvision's pretrained weights, which torchvision would
+download. gancraft builds the trunk untrained and loads torchvision's file itself,
+from ``weights=PATH`` or from where torch keeps it
+(``$TORCH_HOME/hub/checkpoints/alexnet-owt-7be5be79.pth``); it never downloads.
+
+Images are float ``N x 3 x H x W`` in ``[-1, 1]``, as everywhere in gancraft.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from gancraft.errors import MissingWeightsError
+from gancraft.registry import METRICS
+
+ALEXNET_FILE = "alexnet-owt-7be5be79.pth"
+WEIGHTS_ENV = "GANCRAFT_LPIPS_ALEXNET"
+
+_MODELS: dict[tuple[str, str], Any] = {}
+
+
+def default_alexnet_path() -> Path:
+    """Where torchvision keeps AlexNet's ImageNet weights (honours ``TORCH_HOME``)."""
+    return Path(torch.hub.get_dir()) / "checkpoints" / ALEXNET_FILE
+
+
+def resolve_alexnet_weights(weights: str | os.PathLike[str] | None = None) -> Path:
+    """The AlexNet weights file: ``weights``, ``$GANCRAFT_LPIPS_ALEXNET``, or torch's hub cache."""
+    given = weights or os.environ.get(WEIGHTS_ENV)
+    path = Path(given).expanduser() if given else default_alexnet_path()
+    if not path.is_file():
+        raise MissingWeightsError(
+            f"AlexNet weights {ALEXNET_FILE} for LPIPS not found at {path}; put torchvision's file at "
+            f"{default_alexnet_path()} (set TORCH_HOME to move it) or pass weights=PATH"
+        )
+    return path
+
+
+def load_lpips(weights: str | os.PathLike[str] | None = None, device: str | torch.device = "cpu") -> Any:
+    """An ``lpips.LPIPS`` (AlexNet, v0.1) with its trunk loaded from a local file; cached per file."""
+    path = resolve_alexnet_weights(weights)
+    stat = path.stat()
+    key = (f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}", str(torch.device(device)))
+    if key in _MODELS:
+        return _MODELS[key]
+    import warnings
+
+    import lpips as lpips_package
+
+    with warnings.catch_warnings():
+        # pnet_rand builds torchvision's AlexNet with the deprecated pretrained=False.
+        warnings.simplefilter("ignore", UserWarning)
+        model = lpips_package.LPIPS(net="alex", version="0.1", pretrained=True, pnet_rand=True, verbose=False)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # a truncated or foreign file
+        raise MissingWeightsError(f"AlexNet weights {path} cannot be read ({err}); replace it with {ALEXNET_FILE}") from None
+    features = {k[len("features."):]: v for k, v in state.items() if k.startswith("features.")}
+    # lpips keeps torchvision's layer indices as module names inside its slices.
+    for slice_ in (model.net.slice1, model.net.slice2, model.net.slice3, model.net.slice4, model.net.slice5):
+        for name, module in slice_.named_children():
+            own = {k.split(".", 1)[1]: v for k, v in features.items() if k.split(".", 1)[0] == name}
+            if list(module.parameters()):
+                if not own:
+                    raise MissingWeightsError(f"AlexNet weights {path} lack layer features.{name}; use {ALEXNET_FILE}")
+                module.load_state_dict(own)
+    model = model.to(device).eval().requires_grad_(False)
+    _MODELS[key] = model
+    return model
+
+
+def _features(model: Any, x: torch.Tensor) -> list[torch.Tensor]:
+    """LPIPS's unit-normalized AlexNet activations of ``x`` in [-1, 1]."""
+    import lpips as lpips_package
+
+    outs = model.net(model.scaling_layer(x))
+    return [lpips_package.normalize_tensor(out) for out in outs]
+
+
+def _distance(model: Any, f0: list[torch.Tensor], f1: list[torch.Tensor]) -> torch.Tensor:
+    """LPIPS from two sets of features, exactly as ``lpips.LPIPS.forward`` combines them."""
+    import lpips as lpips_package
+
+    total = 0
+    for lin, a, b in zip(model.lins, f0, f1):
+        total = total + lpips_package.spatial_average(lin((a - b) ** 2), keepdim=True)
+    return total.reshape(-1)
+
+
+def _model(model: Any, weights: Any, device: Any, like: torch.Tensor) -> Any:
+    return model if model is not None else load_lpips(weights, device=device or like.device)
+
+
+@torch.no_grad()
+def lpips_distance(x: torch.Tensor, y: torch.Tensor, *, model: Any = None, weights: Any = None,
+                   device: str | torch.device | None = None) -> torch.Tensor:
+    """LPIPS between paired images ``x[i]`` and ``y[i]``; a tensor of ``N`` distances."""
+    if x.shape != y.shape:
+        raise ValueError(f"paired images differ in shape: {tuple(x.shape)} vs {tuple(y.shape)}")
+    net = _model(model, weights, device, x)
+    dev = next(net.parameters()).device
+    return net(x.to(dev).float(), y.to(dev).float()).reshape(-1)
+
+
+@torch.no_grad()
+def lpips_diversity(outputs: torch.Tensor | Sequence[torch.Tensor], *, model: Any = None, weights: Any = None,
+                    device: str | torch.device | None = None) -> float:
+    """Mean LPIPS over all pairs of the ``N`` outputs made for each input (StarGAN v2).
+
+    ``outputs`` is ``N x B x 3 x H x W`` (or a list of ``N`` batches ``B x 3 x H x W``):
+    output ``i`` of input ``b`` is ``outputs[i][b]``. As in the StarGAN v2 evaluation,
+    the distance of every pair ``i < j`` is averaged over the batch, then over the
+    pairs; ``N x 3 x H x W`` is taken as the outputs of one input.
+    """
+    if isinstance(outputs, torch.Tensor) and outputs.ndim == 4:
+        outputs = outputs.unsqueeze(1)
+    group = list(outputs)
+    if len(group) < 2:
+        raise ValueError("diversity needs at least two outputs per input")
+    net = _model(model, weights, device, group[0])
+    dev = next(net.parameters()).device
+    # One trunk pass per output; the N (N - 1) / 2 pairs reuse the features.
+    feats = [_features(net, out.to(dev).float()) for out in group]
+    values = [
+        _distance(net, feats[i], feats[j]).mean() for i in range(len(group)) for j in range(i + 1, len(group))
+    ]
+    return float(torch.stack(values).mean())
+
+
+@METRICS.register("lpips")
+class LPIPS:
+    """The ``lpips`` metric: ``LPIPS(weights=...)(x, y)`` -> distances; ``.diversity(outputs)``."""
+
+    def __init__(self, weights: str | os.PathLike[str] | None = None, device: str | torch.device = "cpu") -> None:
+        self.weights_path = resolve_alexnet_weights(weights)
+        self.model = load_lpips(self.weights_path, device=device)
+
+    def __call__(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return lpips_distance(x, y, model=self.model)
+
+    def diversity(self, outputs: torch.Tensor | Sequence[torch.Tensor]) -> float:
+        return lpips_diversity(outputs, model=self.model)

@@ -1,0 +1,116 @@
+"""Translator: a trained model, loaded from a checkpoint, turning images into images."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from omegaconf import DictConfig, OmegaConf
+from torch import nn
+from tqdm import tqdm
+
+from gancraft.data.image_io import IMAGE_SUFFIXES, list_images, load_image
+from gancraft.data.transforms import ImageTransform, to_pil
+from gancraft.engine import checkpoint as ckpt
+from gancraft.errors import ConfigError, DataError
+from gancraft.registry import MODELS
+
+
+def _device(name: str | torch.device) -> torch.device:
+    if str(name) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+class _SingleNetwork(nn.Module):
+    """A bare generator (from a reference checkpoint) behind the model ``translate`` call."""
+
+    def __init__(self, generator: nn.Module) -> None:
+        super().__init__()
+        self.generator = generator
+
+    def translate(self, images: torch.Tensor, **_: Any) -> torch.Tensor:
+        return self.generator(images)
+
+
+class Translator:
+    """``Translator.load(checkpoint).translate(images, **condition)``.
+
+    ``images`` are float NCHW in [-1, 1]; ``condition`` is what the model's
+    ``translate`` takes (``direction="a2b"`` for CycleGAN; ``domain=``, ``z=``,
+    ``reference=``, ``num=`` for StarGAN v2).
+    """
+
+    def __init__(self, model: nn.Module, config: DictConfig | None = None, device: str | torch.device = "auto", size: int | None = None) -> None:
+        self.device = _device(device)
+        self.model = model.to(self.device).eval()
+        self.config = config if config is not None else OmegaConf.create({})
+        self.size = size or _training_size(self.config)
+
+    @classmethod
+    def load(cls, path: str | Path, device: str | torch.device = "auto", **arch: Any) -> Translator:
+        """From a gancraft checkpoint or run directory, or a reference CycleGAN ``.pth`` file."""
+        path = Path(path).expanduser()
+        if path.is_file() and path.suffix in (".pth", ".pt"):
+            from gancraft.inference.interop import load_reference_cyclegan
+
+            return cls(_SingleNetwork(load_reference_cyclegan(path, **arch)), device=device, size=arch.get("size", 256))
+        import gancraft.components  # noqa: F401  (fills the registries)
+
+        directory = ckpt.find_checkpoint(path)
+        config = ckpt.load_config(directory)
+        model = MODELS.build_from_config(config.model)
+        ckpt.load_network_state(model.networks(), ckpt.load_weights(directory))
+        return cls(model, config, device)
+
+    @torch.inference_mode()
+    def translate(self, images: torch.Tensor, **condition: Any) -> torch.Tensor:
+        """Translate a batch; extra tensors in ``condition`` move to the model's device."""
+        if images.dim() != 4 or images.shape[1] != 3:
+            raise DataError(f"translate expects N x 3 x H x W images in [-1, 1], got shape {tuple(images.shape)}")
+        condition = {k: v.to(self.device) if isinstance(v, torch.Tensor) else v for k, v in condition.items()}
+        return self.model.translate(images.to(self.device), **condition).float().clamp(-1, 1)
+
+    def load_images(self, paths: Sequence[Path]) -> torch.Tensor:
+        """Files -> a batch at the translator's size (bicubic resize, no crop)."""
+        transform = ImageTransform(self.size, self.size, flip=False, train=False)
+        return torch.stack([transform(load_image(p)) for p in paths])
+
+    def translate_files(self, inputs: str | Path, output: str | Path, batch_size: int = 8, **condition: Any) -> list[Path]:
+        """Translate a file or every image in a folder into ``output``; returns the written files.
+
+        A model that returns several outputs per input (N x K x 3 x H x W, e.g.
+        ``num=5``) writes ``<name>_<k>.png`` for each.
+        """
+        inputs, output = Path(inputs).expanduser(), Path(output).expanduser()
+        files = [inputs] if inputs.is_file() else list_images(inputs)
+        if inputs.is_file() and inputs.suffix.lower() not in IMAGE_SUFFIXES:
+            raise DataError(f"input {str(inputs)!r} is not an image file ({', '.join(IMAGE_SUFFIXES)})")
+        if isinstance(condition.get("reference"), (str, Path)):
+            condition["reference"] = self.load_images([Path(condition["reference"])])
+        output.mkdir(parents=True, exist_ok=True)
+        written = []
+        for start in tqdm(range(0, len(files), batch_size), desc="translate", unit="batch", disable=len(files) <= batch_size):
+            chunk = files[start : start + batch_size]
+            result = self.translate(self.load_images(chunk), **condition).cpu()
+            for path, out in zip(chunk, result):
+                if out.dim() == 3:
+                    written.append(output / f"{path.stem}.png")
+                    to_pil(out).save(written[-1])
+                else:
+                    for k, variant in enumerate(out):
+                        written.append(output / f"{path.stem}_{k}.png")
+                        to_pil(variant).save(written[-1])
+        return written
+
+
+def _training_size(config: DictConfig) -> int:
+    data = config.get("data", {}) or {}
+    for key in ("crop_size", "size", "img_size", "load_size"):
+        if data.get(key):
+            return int(data[key])
+    if config.get("model", {}).get("img_size"):
+        return int(config.model.img_size)
+    raise ConfigError("cannot tell the image size this model was trained at; pass size=...")

@@ -1,0 +1,7 @@
+"""GAN systems, registered by name in :data:`gancraft.registry.MODELS`."""
+
+from gancraft.models import cyclegan  # noqa: F401  (registration)
+from gancraft.models.base import GANModel
+from gancraft.models.cyclegan import CycleGAN
+
+__all__ = ["CycleGAN", "GANModel"]

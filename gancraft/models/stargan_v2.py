@@ -1,0 +1,378 @@
+"""StarGAN v2 (Choi et al., 2020): one generator for many domains, driven by style codes.
+
+Faithful to clovaai/stargan-v2's training: per step the discriminator updates on a
+latent-guided fake, then on a reference-guided fake; then generator, mapping network
+and style encoder update on the latent-guided path, and the generator alone on the
+reference-guided path; then the EMA copies move. Losses: non-saturating adversarial,
+R1 on reals, style reconstruction, diversity-sensitive (its weight decays linearly to 0
+over ``ds_iter`` steps), cycle. Adam lr 1e-4 (mapping network 1e-6), betas (0, 0.99),
+weight decay 1e-4.
+
+Beyond the reference: domains have names (``domains: [round, cat_eye, ...]``),
+:meth:`StarGANv2.add_domains` and :meth:`StarGANv2.init_from` grow a trained model by
+new domains, and :meth:`StarGANv2.translate` offers truncation and explicit styles.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from gancraft.engine.checkpoint import find_checkpoint, load_config, load_network_state, load_weights, unwrap
+from gancraft.errors import CheckpointError, ConfigError
+from gancraft.losses.r1 import r1_penalty
+from gancraft.models.base import GANModel
+from gancraft.networks.stargan_v2 import Discriminator, Generator, MappingNetwork, StyleEncoder, he_init
+from gancraft.registry import LOSSES, MODELS
+
+log = logging.getLogger(__name__)
+
+ONLINE = ("generator", "mapping_network", "style_encoder", "discriminator")
+EMA = ("generator_ema", "mapping_network_ema", "style_encoder_ema")
+PER_DOMAIN = ("mapping_network", "style_encoder", "discriminator", "mapping_network_ema", "style_encoder_ema")
+
+
+@torch.no_grad()
+def ema_update(ema: nn.Module, online: nn.Module, beta: float) -> None:
+    """``ema <- beta * ema + (1 - beta) * online`` for every parameter (the reference's moving average)."""
+    ema_params = [p for p in ema.parameters()]
+    online_params = [p.detach() for p in online.parameters()]
+    torch._foreach_lerp_(ema_params, online_params, 1.0 - beta)
+
+
+def diversity_weight(initial: float, step: int, ds_iter: int) -> float:
+    """The diversity-sensitive loss weight at ``step``: ``initial`` decayed linearly to 0 over ``ds_iter`` steps."""
+    if ds_iter <= 0:
+        return initial
+    return initial * max(0.0, 1.0 - step / ds_iter)
+
+
+@MODELS.register("stargan_v2")
+class StarGANv2(GANModel):
+    trainable = ONLINE
+
+    def __init__(
+        self,
+        domains: Sequence[str] = ("domain_0", "domain_1"),
+        img_size: int = 256,
+        style_dim: int = 64,
+        latent_dim: int = 16,
+        hidden_dim: int = 512,
+        max_conv_dim: int = 512,
+        base_dim: int | None = None,
+        w_hpf: float = 0.0,
+        lambda_reg: float = 1.0,
+        lambda_sty: float = 1.0,
+        lambda_ds: float = 1.0,
+        lambda_cyc: float = 1.0,
+        ds_iter: int = 100_000,
+        lr: float = 1e-4,
+        f_lr: float = 1e-6,
+        beta1: float = 0.0,
+        beta2: float = 0.99,
+        weight_decay: float = 1e-4,
+        ema_beta: float = 0.999,
+        adv_loss: str = "nonsaturating",
+        new_domain_init: str = "mean",
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        domains = list(domains)
+        if len(domains) < 2 or len(set(domains)) != len(domains):
+            raise ConfigError(f"model.domains must name at least two distinct domains, got {domains}")
+        if w_hpf > 0:
+            raise ConfigError("model.w_hpf > 0 needs facial-landmark masks (the reference's FAN), which gancraft does not ship; use w_hpf=0")
+        if new_domain_init not in ("mean", "first"):
+            raise ConfigError(f"model.new_domain_init {new_domain_init!r} is not one of mean, first")
+        self.domains = domains
+        self.img_size, self.latent_dim, self.style_dim = img_size, latent_dim, style_dim
+        self.lambda_reg, self.lambda_sty, self.lambda_cyc = lambda_reg, lambda_sty, lambda_cyc
+        self.lambda_ds, self.ds_iter = lambda_ds, ds_iter
+        self.lr, self.f_lr, self.betas, self.weight_decay = lr, f_lr, (beta1, beta2), weight_decay
+        self.ema_beta, self.new_domain_init, self.seed = ema_beta, new_domain_init, seed
+        n = len(domains)
+        self.generator = Generator(img_size, style_dim, max_conv_dim, w_hpf, base_dim)
+        self.mapping_network = MappingNetwork(latent_dim, style_dim, n, hidden_dim)
+        self.style_encoder = StyleEncoder(img_size, style_dim, n, max_conv_dim, base_dim)
+        self.discriminator = Discriminator(img_size, n, max_conv_dim, base_dim)
+        for name in ONLINE:
+            getattr(self, name).apply(he_init)
+        # The reference copies before He init, so its EMA starts from PyTorch's default
+        # init; starting from the online weights makes early EMA samples meaningful.
+        for name in EMA:
+            setattr(self, name, copy.deepcopy(getattr(self, name.removesuffix("_ema"))).requires_grad_(False))
+        self._adv = LOSSES.build(adv_loss)  # plain attributes in a dict: not networks, not saved
+        self._l1 = {"style": LOSSES.build("style"), "diversity": LOSSES.build("diversity"), "cycle": LOSSES.build("cycle")}
+        self._mean_styles: torch.Tensor | None = None
+
+    # --- bookkeeping --------------------------------------------------------------------
+    def networks(self) -> dict[str, nn.Module]:
+        return {name: getattr(self, name) for name in ONLINE + EMA}
+
+    @property
+    def num_domains(self) -> int:
+        return len(self.domains)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.generator.parameters()).device
+
+    def domain_index(self, domain: str | int) -> int:
+        """A domain's index from its name or index."""
+        if isinstance(domain, str) and not domain.lstrip("-").isdigit():
+            if domain not in self.domains:
+                raise ConfigError(f"unknown domain {domain!r}; this model knows {', '.join(self.domains)}")
+            return self.domains.index(domain)
+        index = int(domain)
+        if not 0 <= index < self.num_domains:
+            raise ConfigError(f"domain index {index} is out of range for {self.num_domains} domains ({', '.join(self.domains)})")
+        return index
+
+    def _labels(self, domain: Any, n: int) -> torch.Tensor:
+        """``domain`` (a name, an index, or one per image) -> ``(n,)`` long labels on the model's device."""
+        if domain is None:
+            raise ConfigError(f"say which domain to translate to: domain=NAME, one of {', '.join(self.domains)}")
+        if isinstance(domain, torch.Tensor):
+            labels = domain.to(self.device).long().reshape(-1)
+        elif isinstance(domain, (list, tuple)):
+            labels = torch.tensor([self.domain_index(d) for d in domain], device=self.device)
+        else:
+            labels = torch.full((n,), self.domain_index(domain), device=self.device, dtype=torch.long)
+        if labels.numel() == 1 and n > 1:
+            labels = labels.expand(n)
+        if labels.numel() != n:
+            raise ConfigError(f"got {labels.numel()} domain labels for {n} images")
+        return labels
+
+    # --- optimisation -------------------------------------------------------------------
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        fused = self.device.type == "cuda" or None  # fused Adam kernels exist on CUDA only
+        return {
+            name: torch.optim.Adam(
+                getattr(self, name).parameters(),
+                lr=self.f_lr if name == "mapping_network" else self.lr,
+                betas=self.betas,
+                weight_decay=self.weight_decay,
+                fused=fused,
+            )
+            for name in ONLINE
+        }
+
+    def _zero_grad(self) -> None:
+        for opt in self.optimizers.values():
+            opt.zero_grad(set_to_none=True)
+
+    def _d_step(self, x_real, y_org, y_trg, z=None, x_ref=None) -> dict[str, torch.Tensor]:
+        precision = self.precision
+        x_real = x_real.detach().requires_grad_(True)
+        with precision.autocast():
+            out = self.discriminator(x_real, y_org)
+            loss_real = self._adv(out, real=True)
+        loss_reg = r1_penalty(out, x_real, precision)
+        with torch.no_grad(), precision.autocast():
+            s_trg = self.mapping_network(z, y_trg) if z is not None else self.style_encoder(x_ref, y_trg)
+            x_fake = self.generator(x_real.detach(), s_trg)
+        with precision.autocast():
+            loss_fake = self._adv(self.discriminator(x_fake, y_trg), real=False)
+        loss = loss_real + loss_fake + self.lambda_reg * loss_reg
+        self._zero_grad()
+        precision.backward(loss)
+        precision.step(self.optimizers["discriminator"])
+        return {"real": loss_real, "fake": loss_fake, "reg": loss_reg}
+
+    def _g_step(self, x_real, y_org, y_trg, lambda_ds, zs=None, x_refs=None) -> dict[str, torch.Tensor]:
+        precision = self.precision
+        with precision.autocast():
+            if zs is not None:
+                s_trg, s_trg2 = (self.mapping_network(z, y_trg) for z in zs)
+            else:
+                s_trg, s_trg2 = (self.style_encoder(x, y_trg) for x in x_refs)
+            x_fake = self.generator(x_real, s_trg)
+            loss_adv = self._adv(self.discriminator(x_fake, y_trg), real=True, for_discriminator=False)
+            loss_sty = self._l1["style"](self.style_encoder(x_fake, y_trg), s_trg)
+            with torch.no_grad():
+                x_fake2 = self.generator(x_real, s_trg2)
+            loss_ds = self._l1["diversity"](x_fake, x_fake2)
+            s_org = self.style_encoder(x_real, y_org)
+            loss_cyc = self._l1["cycle"](self.generator(x_fake, s_org), x_real)
+        loss = loss_adv + self.lambda_sty * loss_sty - lambda_ds * loss_ds + self.lambda_cyc * loss_cyc
+        self._zero_grad()
+        precision.backward(loss)
+        if zs is not None:
+            for name in ("generator", "mapping_network", "style_encoder"):
+                precision.step(self.optimizers[name])
+        else:
+            precision.step(self.optimizers["generator"])
+        return {"adv": loss_adv, "sty": loss_sty, "ds": loss_ds, "cyc": loss_cyc}
+
+    def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, torch.Tensor]:
+        """One reference step. Batch: ``image``/``label`` (source), ``ref``/``ref2``/``ref_label``
+        (two references of the target domain); ``z``/``z2`` are drawn here unless given."""
+        x_real, y_org = batch["image"], batch["label"].long()
+        x_ref, x_ref2, y_trg = batch["ref"], batch["ref2"], batch["ref_label"].long()
+        n = x_real.shape[0]
+        z = batch["z"] if "z" in batch else torch.randn(n, self.latent_dim, device=x_real.device)
+        z2 = batch["z2"] if "z2" in batch else torch.randn(n, self.latent_dim, device=x_real.device)
+        lambda_ds = diversity_weight(self.lambda_ds, step, self.ds_iter)
+        logs: dict[str, torch.Tensor] = {}
+        for prefix, values in (
+            ("D/latent_", self._d_step(x_real, y_org, y_trg, z=z)),
+            ("D/ref_", self._d_step(x_real, y_org, y_trg, x_ref=x_ref)),
+            ("G/latent_", self._g_step(x_real, y_org, y_trg, lambda_ds, zs=(z, z2))),
+            ("G/ref_", self._g_step(x_real, y_org, y_trg, lambda_ds, x_refs=(x_ref, x_ref2))),
+        ):
+            logs.update({prefix + k: v.detach() for k, v in values.items()})
+        for name in EMA:
+            ema_update(getattr(self, name), unwrap(getattr(self, name.removesuffix("_ema"))), self.ema_beta)
+        self.precision.update()
+        self._mean_styles = None
+        logs["G/lambda_ds"] = torch.tensor(lambda_ds)
+        return logs
+
+    # --- styles and translation ------------------------------------------------------------
+    @torch.no_grad()
+    def mean_styles(self, samples: int = 4096) -> torch.Tensor:
+        """``(D, style_dim)``: each domain's mean style over ``samples`` latent codes (fixed seed), for truncation."""
+        if self._mean_styles is None or self._mean_styles.shape[0] != self.num_domains:
+            g = torch.Generator().manual_seed(self.seed)
+            z = torch.randn(samples, self.latent_dim, generator=g).to(self.device)
+            self._mean_styles = self.mapping_network_ema.all_domains(z).mean(0)
+        return self._mean_styles
+
+    @torch.no_grad()
+    def latent_styles(self, domain: Any, z: torch.Tensor, psi: float = 1.0) -> torch.Tensor:
+        """Style codes from latent codes ``z`` (``(n, latent_dim)``) for ``domain``; ``psi < 1`` truncates
+        toward the domain's mean style (``s = mean + psi * (s - mean)``)."""
+        z = z.to(self.device)
+        y = self._labels(domain, z.shape[0])
+        s = self.mapping_network_ema(z, y)
+        if psi != 1.0:
+            mean = self.mean_styles()[y]
+            s = mean + psi * (s - mean)
+        return s
+
+    @torch.no_grad()
+    def reference_styles(self, domain: Any, reference: torch.Tensor) -> torch.Tensor:
+        """Style codes of reference images (``(n, 3, H, W)`` in [-1, 1]) read as ``domain``."""
+        reference = reference.to(self.device)
+        if reference.dim() == 3:
+            reference = reference.unsqueeze(0)
+        if reference.shape[-1] != self.img_size or reference.shape[-2] != self.img_size:
+            reference = nn.functional.interpolate(reference, size=(self.img_size, self.img_size), mode="bilinear", antialias=True)
+        return self.style_encoder_ema(reference, self._labels(domain, reference.shape[0]))
+
+    @staticmethod
+    def interpolate_styles(start: torch.Tensor, end: torch.Tensor, steps: int) -> torch.Tensor:
+        """``steps`` style codes on the straight line from ``start`` to ``end`` (both ends included):
+        ``(steps, style_dim)`` for single codes, ``(steps, n, style_dim)`` for batches."""
+        t = torch.linspace(0.0, 1.0, steps, device=start.device, dtype=start.dtype)
+        t = t.view(-1, *([1] * start.dim()))
+        return torch.lerp(start.unsqueeze(0), end.unsqueeze(0), t)
+
+    @torch.no_grad()
+    def generate(self, images: torch.Tensor, styles: torch.Tensor) -> torch.Tensor:
+        """The EMA generator on ``images`` with one style code per image."""
+        return self.generator_ema(images.to(self.device), styles.to(self.device))
+
+    @torch.no_grad()
+    def translate(
+        self,
+        images: torch.Tensor,
+        domain: Any = None,
+        z: torch.Tensor | None = None,
+        reference: torch.Tensor | None = None,
+        psi: float = 1.0,
+        num: int = 1,
+        seed: int | None = None,
+        style: torch.Tensor | None = None,
+        **_: Any,
+    ) -> torch.Tensor:
+        """Translate ``images`` (``(N, 3, H, W)`` in [-1, 1]) with the EMA networks.
+
+        - latent-guided: ``domain`` plus ``z`` (``(num, latent_dim)``, shared by every image,
+          or ``(N * num, latent_dim)``), or ``num`` codes drawn from ``seed``;
+        - reference-guided: ``domain`` plus ``reference`` (one image for all, or one per image);
+        - explicit: ``style`` (``(style_dim,)`` or ``(N, style_dim)``).
+
+        Returns ``(N * num, 3, H, W)``, image-major: output ``i * num + k`` is image ``i``
+        with style ``k`` (``rearrange(out, '(n k) c h w -> n k c h w', k=num)``).
+        """
+        images = images.to(self.device)
+        n = images.shape[0]
+        if style is not None:
+            styles = style.to(self.device).reshape(-1, self.style_dim).expand(n, -1)
+            return self.generate(images, styles)
+        if reference is not None:
+            s = self.reference_styles(domain, reference)
+            styles = s.expand(n, -1) if s.shape[0] == 1 else s
+            if styles.shape[0] != n:
+                raise ConfigError(f"got {s.shape[0]} reference images for {n} inputs; give one, or one per input")
+            return self.generate(images, styles)
+        if z is None:
+            g = torch.Generator().manual_seed(self.seed if seed is None else int(seed))
+            z = torch.randn(num, self.latent_dim, generator=g)
+        z = z.to(self.device).reshape(-1, self.latent_dim)
+        if z.shape[0] == n * num:
+            codes = z  # num codes of its own for every image
+        else:
+            num = z.shape[0]
+            codes = z.repeat(n, 1)  # the same num codes for every image
+        styles = self.latent_styles(domain, codes, psi)
+        return self.generate(images.repeat_interleave(num, 0), styles)
+
+    @torch.no_grad()
+    def sample_images(self, batch: dict[str, torch.Tensor]) -> list[torch.Tensor]:
+        """Rows: sources, references, reference-guided outputs, then one latent-guided row per domain."""
+        x, n = batch["image"], batch["image"].shape[0]
+        rows = [x]
+        if "ref" in batch:
+            rows += [batch["ref"], self.translate(x, domain=batch["ref_label"], reference=batch["ref"])]
+        z = torch.randn(1, self.latent_dim, generator=torch.Generator().manual_seed(self.seed))
+        for d in range(self.num_domains):
+            rows.append(self.translate(x, domain=d, z=z.expand(n, -1)))
+        return rows
+
+    # --- new domains ---------------------------------------------------------------------------
+    def _remap(self, source: Sequence[int | None]) -> None:
+        for name in PER_DOMAIN:
+            unwrap(getattr(self, name)).remap_domains(source)
+        self._mean_styles = None
+
+    def add_domains(self, names: Sequence[str]) -> None:
+        """Grow the mapping-network heads, style-encoder heads and discriminator outputs by
+        ``names``; each new head starts as the mean of the old ones (``new_domain_init: mean``)
+        or a copy of the first. Old domains' outputs are unchanged. Build optimizers afterwards."""
+        names = list(names)
+        clash = [d for d in names if d in self.domains]
+        if clash or len(set(names)) != len(names):
+            raise ConfigError(f"domain(s) {', '.join(clash or names)} already exist or repeat; this model has {', '.join(self.domains)}")
+        fill = None if self.new_domain_init == "mean" else 0
+        self._remap(list(range(self.num_domains)) + [fill] * len(names))
+        self.domains = self.domains + names
+
+    def init_from(self, checkpoint: str | Path) -> list[str]:
+        """Start from a trained StarGAN v2 checkpoint whose domains may be fewer (or ordered
+        differently) than this model's: shared weights are loaded, each domain this model shares
+        with the checkpoint gets its trained heads (matched by name), and every new domain is grown
+        as in :meth:`add_domains`. Call before ``setup`` (the trainer's ``init_from``). Returns the new domains."""
+        path = find_checkpoint(checkpoint)
+        old = list(load_config(path).get("model", {}).get("domains", []) or [])
+        if not old:
+            raise CheckpointError(f"checkpoint {str(path)!r} has no model.domains; is it a StarGAN v2 checkpoint?")
+        target = list(self.domains)
+        missing = [d for d in old if d not in target]
+        if missing:
+            raise ConfigError(f"model.domains lacks the checkpoint's domain(s) {', '.join(missing)}; list every old domain plus the new ones")
+        self._remap([0] * len(old))  # shape the heads like the checkpoint's, then load it
+        load_network_state(self.networks(), load_weights(path))
+        fill = None if self.new_domain_init == "mean" else 0
+        self._remap([old.index(d) if d in old else fill for d in target])
+        new = [d for d in target if d not in old]
+        log.info("initialised from %s: kept domains %s, new domains %s", path, ", ".join(old), ", ".join(new) or "none")
+        return new

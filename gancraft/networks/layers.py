@@ -1,0 +1,67 @@
+"""Small building blocks shared by the networks: norm layers by name, weight init."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from torch import nn
+
+from gancraft.errors import ConfigError
+
+NORMS = ("instance", "batch", "none")
+
+
+def norm_layer(kind: str) -> Callable[[int], nn.Module]:
+    """A factory ``channels -> norm module``.
+
+    ``instance`` has no affine parameters and no running statistics, ``batch`` has
+    both: the reference CycleGAN's choices.
+    """
+    if kind == "instance":
+        return lambda c: nn.InstanceNorm2d(c, affine=False, track_running_stats=False)
+    if kind == "batch":
+        return lambda c: nn.BatchNorm2d(c, affine=True, track_running_stats=True)
+    if kind == "none":
+        return lambda c: nn.Identity()
+    raise ConfigError(f"norm {kind!r} is not one of {', '.join(NORMS)}")
+
+
+def conv_bias(norm: str) -> bool:
+    """Convs before a norm carry a bias only with instance norm, as in the reference.
+
+    (Batch norm's shift makes a bias redundant; the reference keeps it for instance
+    norm because that norm has no affine shift of its own.)
+    """
+    return norm == "instance"
+
+
+INITS = ("normal", "kaiming", "xavier", "orthogonal")
+
+
+def init_weights(net: nn.Module, kind: str = "normal", gain: float = 0.02) -> nn.Module:
+    """Initialise conv/linear weights (biases to zero) and batch-norm scales N(1, gain)."""
+    if kind not in INITS:
+        raise ConfigError(f"init {kind!r} is not one of {', '.join(INITS)}")
+
+    def apply(m: nn.Module) -> None:
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            if kind == "normal":
+                nn.init.normal_(m.weight, 0.0, gain)
+            elif kind == "kaiming":
+                nn.init.kaiming_normal_(m.weight, a=0, mode="fan_in")
+            elif kind == "xavier":
+                nn.init.xavier_normal_(m.weight, gain=gain)
+            else:
+                nn.init.orthogonal_(m.weight, gain=gain)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.normal_(m.weight, 1.0, gain)
+            nn.init.zeros_(m.bias)
+
+    net.apply(apply)
+    return net
+
+
+def count_parameters(net: nn.Module) -> int:
+    return sum(p.numel() for p in net.parameters())

@@ -1,0 +1,151 @@
+"""The ``glasses_world`` data set: faces rendered on the fly, nothing read from disk.
+
+Two modes:
+
+* ``unpaired`` (CycleGAN): item ``{"A": face without glasses, "B": another person
+  with glasses}``. A and B faces come from disjoint seed ranges, so no identity is
+  in both domains; the B partner of an item is drawn from the item's generator
+  when training (a fixed partner at test time).
+* ``domains`` (StarGAN v2): item ``{"image", "label"}``; ``domains`` names the
+  classes (``no_glasses`` and glasses styles) and ``labels[i]`` is item ``i``'s
+  class, for class-balanced sampling.
+
+Train and test splits use disjoint seed ranges as well, and :func:`paired_faces`
+gives the test faces with their exact ground truth (each face with and without
+every style, masks and metadata) for the world metrics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import torch
+from torch.utils.data import Dataset
+
+from gancraft.data.sampling import SampleKey, item_generator, unpack_key
+from gancraft.data.transforms import ImageTransform
+from gancraft.errors import ConfigError
+from gancraft.registry import DATASETS
+from gancraft.world.render import Render, check_size, check_style, render_face, render_variants, style_for_seed
+from gancraft.world.styles import GLASSES_STYLES, NO_GLASSES, STYLES
+
+#: first seed of each (split, part); parts are 1e6 seeds apart, so n may be up to 1e6 faces.
+SEED_BASES: dict[tuple[str, str], int] = {
+    ("train", "A"): 0,
+    ("train", "B"): 1_000_000,
+    ("train", "domains"): 2_000_000,
+    ("test", "A"): 5_000_000,
+    ("test", "B"): 6_000_000,
+    ("test", "domains"): 7_000_000,
+    ("oracle", "train"): 10_000_000,
+    ("oracle", "heldout"): 20_000_000,
+}
+MAX_FACES = 1_000_000
+SPLITS = ("train", "test")
+MODES = ("unpaired", "domains")
+
+
+def face_seed(split: str, part: str, index: int, seed_offset: int = 0) -> int:
+    """The seed of face ``index`` of ``part`` (``A``, ``B`` or ``domains``) of ``split``."""
+    return SEED_BASES[(split, part)] + int(seed_offset) + int(index)
+
+
+def _check_styles(styles: Sequence[str] | str | None) -> list[str]:
+    if styles is None:
+        return list(GLASSES_STYLES)
+    if isinstance(styles, str):
+        styles = [s.strip() for s in styles.split(",") if s.strip()]
+    styles = list(styles)
+    if not styles:
+        raise ConfigError("glasses_world styles is empty; give at least one of " + ", ".join(STYLES))
+    for s in styles:
+        if s not in STYLES:
+            raise ConfigError(f"unknown glasses style {s!r} in glasses_world styles; known: {', '.join(STYLES)}")
+    return styles
+
+
+@DATASETS.register("glasses_world")
+class GlassesWorld(Dataset):
+    """Procedural faces with and without glasses (see the module docstring)."""
+
+    def __init__(
+        self,
+        mode: str = "unpaired",
+        size: int = 64,
+        n: int = 2000,
+        split: str = "train",
+        styles: Sequence[str] | str | None = None,
+        domains: Sequence[str] | str | None = None,
+        seed_offset: int = 0,
+        load_size: int | None = None,
+        crop_size: int | None = None,
+        flip: bool | None = None,
+        train: bool | None = None,
+        **ignored: Any,
+    ) -> None:
+        if mode not in MODES:
+            raise ConfigError(f"glasses_world mode {mode!r} is unknown; use one of {', '.join(MODES)}")
+        if split not in SPLITS:
+            raise ConfigError(f"glasses_world split {split!r} is unknown; use train or test")
+        if not 1 <= int(n) <= MAX_FACES:
+            raise ConfigError(f"glasses_world n={n} is out of range; use 1..{MAX_FACES} faces")
+        self.mode, self.split, self.n = mode, split, int(n)
+        self.size = check_size(size)
+        self.styles = _check_styles(styles)
+        self.seed_offset = int(seed_offset)
+        if domains is None:
+            domains = [NO_GLASSES, *self.styles]
+        elif isinstance(domains, str):
+            domains = [d.strip() for d in domains.split(",") if d.strip()]
+        self.domains: list[str] = list(domains)
+        for d in self.domains:
+            check_style(d)
+        if mode == "domains" and len(self.domains) < 2:
+            raise ConfigError("glasses_world domains needs at least two domains, e.g. no_glasses,round")
+        self.labels: list[int] = [i % len(self.domains) for i in range(self.n)]
+        self.train = split == "train" if train is None else bool(train)
+        load = int(load_size or self.size)
+        self.transform = ImageTransform(load, int(crop_size or load), self.train if flip is None else bool(flip), self.train)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def seed_of(self, index: int, part: str) -> int:
+        """The face seed behind item ``index`` of ``part`` (``A``, ``B`` or ``domains``)."""
+        return face_seed(self.split, part, index, self.seed_offset)
+
+    def __getitem__(self, key: SampleKey) -> dict[str, torch.Tensor]:
+        index, seed = unpack_key(key)
+        if not 0 <= index < self.n:
+            raise IndexError(f"glasses_world index {index} out of range 0..{self.n - 1}")
+        g = item_generator(seed)
+        if self.mode == "domains":
+            domain = self.domains[self.labels[index]]
+            image = render_face(self.seed_of(index, "domains"), self.size, domain).image
+            return {"image": self.transform(image, g), "label": torch.tensor(self.labels[index], dtype=torch.long)}
+        a = render_face(self.seed_of(index, "A"), self.size, None).image
+        partner = int(torch.randint(0, self.n, (), generator=g)) if self.train else index
+        b_seed = self.seed_of(partner, "B")
+        b = render_face(b_seed, self.size, style_for_seed(b_seed, self.styles)).image
+        return {"A": self.transform(a, g), "B": self.transform(b, g)}
+
+
+def paired_faces(
+    n: int,
+    size: int = 64,
+    styles: Sequence[str] | None = None,
+    split: str = "test",
+    seed_offset: int = 0,
+) -> Iterator[dict[str, Render]]:
+    """The ``split`` A faces with their ground truth: ``{"no_glasses": Render, style: Render, ...}``.
+
+    Every Render of one face is the same person; ``meta["worn_style"]`` of the
+    no-glasses render names the style this face wears in "remove" evaluations.
+    """
+    styles = _check_styles(styles)
+    for i in range(int(n)):
+        seed = face_seed(split, "A", i, seed_offset)
+        renders = render_variants(seed, size, [None, *styles])
+        renders[NO_GLASSES].meta["worn_style"] = style_for_seed(seed, styles)
+        yield renders
