@@ -139,10 +139,42 @@ class ReferencePairs(Dataset):
         }
 
 
+def resolve_domains(
+    domains: Sequence[str] | None = None,
+    domains_from: str | Path | None = None,
+    new_domains: Sequence[str] | None = None,
+) -> list[str] | None:
+    """The domain list, in label order: ``domains`` if given; else a trained checkpoint's
+    ``model.domains`` (``domains_from``) followed by ``new_domains`` (adding domains to a model).
+
+    Both the data set and the model call this with the same arguments, so their label
+    orders agree. ``None`` when nothing says (folders then use their sub-folders, sorted).
+    """
+    if domains is not None:
+        out = list(domains)
+    elif domains_from:
+        from gancraft.engine.checkpoint import find_checkpoint, load_config
+
+        model_cfg = load_config(find_checkpoint(domains_from)).get("model", {})
+        out = list(model_cfg.get("domains", None) or [])
+        if not out:
+            raise ConfigError(f"checkpoint {str(domains_from)!r} has no model.domains; is it a StarGAN v2 checkpoint?")
+    else:
+        return None
+    for d in new_domains or ():
+        if d in out and domains is None:
+            raise ConfigError(f"domain {d!r} is already in the checkpoint's domains ({', '.join(out)}); pick a new name")
+        if d not in out:
+            out.append(d)
+    return out
+
+
 @DATASETS.register("stargan_v2_domains")
 def stargan_v2_domains(
     root: str | None = None,
     domains: Sequence[str] | None = None,
+    domains_from: str | None = None,
+    new_domains: Sequence[str] | None = None,
     size: int = 256,
     flip: bool = True,
     rand_crop_prob: float = 0.5,
@@ -151,7 +183,9 @@ def stargan_v2_domains(
     world: dict[str, Any] | None = None,
 ) -> ReferencePairs:
     """StarGAN v2 pairs from per-domain folders (``root``) or, when ``root`` is null, from the
-    glasses world (``glasses_world`` in ``mode=domains``; ``world`` holds its other settings)."""
+    glasses world (``glasses_world`` in ``mode=domains``; ``world`` holds its other settings).
+    ``domains_from`` / ``new_domains``: see :func:`resolve_domains`."""
+    domains = resolve_domains(domains, domains_from, new_domains)
     if root is not None:
         base = DomainFolders(root, domains, size, flip, rand_crop_prob, True, skip_bad)
     else:

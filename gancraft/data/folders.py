@@ -9,6 +9,7 @@ import torch
 from torch.utils.data import Dataset
 
 from gancraft.data.image_io import list_images, load_image
+from gancraft.data.prepared import find_prepared
 from gancraft.data.sampling import SampleKey, item_generator, unpack_key
 from gancraft.data.transforms import ImageTransform
 from gancraft.errors import ConfigError, DataError
@@ -22,6 +23,7 @@ class ImageList:
 
     def __init__(self, files: list[Path], skip_bad: bool = False) -> None:
         self.files, self.skip_bad, self.skipped = files, skip_bad, 0
+        self.prepared = find_prepared(files)  # a `gancraft data prepare` cache holding these files, if any
 
     def __len__(self) -> int:
         return len(self.files)
@@ -29,6 +31,9 @@ class ImageList:
     def load(self, index: int):
         for attempt in range(len(self.files)):
             path = self.files[(index + attempt) % len(self.files)]
+            cached = self.prepared.get(path) if self.prepared is not None else None
+            if cached is not None:
+                return cached
             try:
                 return load_image(path)
             except DataError as err:

@@ -9,7 +9,7 @@ bf16/fp32 share one code path.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import torch
 
@@ -35,6 +35,9 @@ class Precision:
         self.mode = resolve_mode(mode, self.device)
         self.dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[self.mode]
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.mode == "fp16")
+        #: set by the engine under torchrun: averages an optimizer's gradients over ranks
+        #: (see :class:`gancraft.engine.distributed.GradientAllReduce`)
+        self.grad_sync: Callable[[torch.optim.Optimizer], None] | None = None
 
     @contextlib.contextmanager
     def autocast(self) -> Iterator[None]:
@@ -57,6 +60,13 @@ class Precision:
         return self.scaler.get_scale() if self.scaler.is_enabled() else 1.0
 
     def step(self, optimizer: torch.optim.Optimizer) -> None:
+        """Average gradients over ranks (when distributed), unscale, skip on inf/nan (fp16), step.
+
+        Gradients are reduced while still scaled: the reduction is linear, and every
+        rank then sees the same gradients, so fp16's skip-on-overflow agrees everywhere.
+        """
+        if self.grad_sync is not None:
+            self.grad_sync(optimizer)
         self.scaler.step(optimizer)
 
     def update(self) -> None:

@@ -279,6 +279,8 @@ class Trainer:
         finally:
             bar.close()
             logger.close()
+        if last_path is None and self.ctx.is_main:  # nothing left to train: the run was complete
+            last_path = self.checkpoints.latest()
         return last_path
 
     def _maybe_evaluate(self, path: Path | None) -> None:

@@ -105,8 +105,12 @@ class FeatureExtractor:
 
 
 def _load_torchscript(path: Path, source: str, device: torch.device) -> FeatureExtractor:
+    import warnings
+
     try:
-        module = torch.jit.load(str(path), map_location="cpu").eval()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # torch.jit.load's deprecation notice
+            module = torch.jit.load(str(path), map_location="cpu").eval()
     except (RuntimeError, ValueError, OSError) as err:
         raise MissingWeightsError(
             f"Inception file {path} cannot be loaded as TorchScript ({str(err).splitlines()[0]}); "

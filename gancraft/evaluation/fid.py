@@ -77,9 +77,34 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma
 
 
 def fid_from_features(a: Any, b: Any) -> float:
-    """FID between two sets of features (arrays ``N x D`` and ``M x D``)."""
+    """FID between two sets of features (arrays ``N x D`` and ``M x D``).
+
+    With fewer images than dimensions (the usual case for small test sets) the trace
+    is taken in the images' space instead of the ``D x D`` one: with centred features
+    ``A`` and ``B``, ``S1 = A'A / (N - 1)`` and the non-zero eigenvalues of ``S1 S2`` are
+    those of the small symmetric ``A S2 A' / (N - 1)``. Same number, and no
+    ``2048 x 2048`` eigen-decomposition.
+    """
     a, b = _as_features(a, "a"), _as_features(b, "b")
-    return frechet_distance(a.mean(0), np.cov(a, rowvar=False), b.mean(0), np.cov(b, rowvar=False))
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(f"feature dimensions differ: {a.shape[1]} vs {b.shape[1]}")
+    if len(a) > len(b):
+        a, b = b, a  # the symmetric formula lets the smaller set define the small matrix
+    d = a.shape[1]
+    if len(a) > d:
+        return frechet_distance(a.mean(0), np.cov(a, rowvar=False), b.mean(0), np.cov(b, rowvar=False))
+    ca, cb = a - a.mean(0), b - b.mean(0)
+    na, nb = len(a) - 1, len(b) - 1
+    if len(b) > d:  # A S2 A' through the D x D covariance of the large set
+        small = ca @ (cb.T @ cb / nb) @ ca.T / na
+    else:  # (A B')(A B')' without any D x D matrix
+        cross = ca @ cb.T
+        small = cross @ cross.T / (na * nb)
+    eigenvalues = np.linalg.eigvalsh((small + small.T) / 2)
+    tr_covmean = float(np.sqrt(np.clip(eigenvalues, 0.0, None)).sum())
+    diff = a.mean(0) - b.mean(0)
+    value = float(diff @ diff + (ca * ca).sum() / na + (cb * cb).sum() / nb - 2.0 * tr_covmean)
+    return max(value, 0.0)
 
 
 def _polynomial_mmd(x: np.ndarray, y: np.ndarray) -> float:
@@ -180,23 +205,41 @@ def folder_features(
     With ``cache`` and an extractor loaded from a file, the features are kept in
     gancraft's cache and reused while the folder's files are unchanged.
     """
+    return files_features(image_files(folder), extractor, batch_size=batch_size, num_workers=num_workers,
+                          cache=cache, progress=progress, label=Path(folder).resolve().name or "root")
+
+
+def files_features(
+    files: list[str] | list[Path], extractor: FeatureExtractor, *, batch_size: int = 32, num_workers: int = 0,
+    cache: bool = True, progress: bool = False, label: str = "files",
+) -> np.ndarray:
+    """Features of image files read at their own size (clean-fid's loader); cached as :func:`folder_features`."""
     from cleanfid.fid import get_files_features
 
-    files = image_files(folder)
+    files = [str(f) for f in files]
+    if not files:
+        raise DataError(f"no image files given for {label}")
     cache_file = None
     if cache and extractor.cache_key is not None:
-        stamp = [f"{os.path.relpath(f, folder)}:{os.path.getsize(f)}:{os.stat(f).st_mtime_ns}" for f in files]
-        key = file_digest([MODE, extractor.cache_key, os.path.abspath(folder), *stamp])
-        cache_file = cache_dir() / "fid" / f"{Path(folder).resolve().name or 'root'}-{key}.npz"
+        stamp = [f"{os.path.abspath(f)}:{os.path.getsize(f)}:{os.stat(f).st_mtime_ns}" for f in files]
+        cache_file = cache_dir() / "fid" / f"{label}-{file_digest([MODE, extractor.cache_key, *stamp])}.npz"
         if cache_file.is_file():
             return np.load(cache_file)["feats"].astype(np.float64)
     feats = get_files_features(
         files, model=extractor, num_workers=num_workers, batch_size=batch_size, device=extractor.device,
-        mode=MODE, description=f"features {Path(folder).name}", verbose=progress,
+        mode=MODE, description=f"features {label}", verbose=progress,
     ).astype(np.float64)
     if cache_file is not None:
         _save_npz(cache_file, feats=feats.astype(np.float32), extractor=extractor.name, count=len(feats))
     return feats
+
+
+def batches_features(batches: Iterable[torch.Tensor], extractor: FeatureExtractor, *, batch_size: int = 32) -> np.ndarray:
+    """Features of a stream of image batches (each ``B x 3 x H x W`` in ``[-1, 1]``)."""
+    chunks = [tensor_features(batch, extractor, batch_size=batch_size) for batch in batches]
+    if not chunks:
+        raise DataError("no images to compute features of")
+    return np.concatenate(chunks)
 
 
 def _load_inputs(inputs: Any, size: int | None) -> Iterable[torch.Tensor]:
@@ -207,17 +250,14 @@ def _load_inputs(inputs: Any, size: int | None) -> Iterable[torch.Tensor]:
     if isinstance(inputs, (str, os.PathLike)):
         from PIL import Image
 
+        from gancraft.data.image_io import load_image
         from gancraft.data.transforms import to_tensor
 
         def read(path: str) -> torch.Tensor:
-            try:
-                with Image.open(path) as image:
-                    image = image.convert("RGB")
-                    if size is not None and image.size != (size, size):
-                        image = image.resize((size, size), Image.BICUBIC)
-                    return to_tensor(image)
-            except OSError as err:
-                raise DataError(f"cannot read image {path}: {err}") from None
+            image = load_image(path)  # a DataError naming the file when it is unreadable
+            if size is not None and image.size != (size, size):
+                image = image.resize((size, size), Image.BICUBIC)
+            return to_tensor(image)
 
         return (torch.stack([read(f)]) for f in image_files(inputs))
     return inputs

@@ -1,6 +1,6 @@
 """GAN systems, registered by name in :data:`gancraft.registry.MODELS`."""
 
-from gancraft.models import cyclegan  # noqa: F401  (registration)
+from gancraft.models import cyclegan, stargan_v2  # noqa: F401  (registration)
 from gancraft.models.base import GANModel
 from gancraft.models.cyclegan import CycleGAN
 

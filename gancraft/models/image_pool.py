@@ -21,9 +21,9 @@ class ImagePool:
         self.generator = torch.Generator().manual_seed(seed)
 
     def query(self, images: torch.Tensor) -> torch.Tensor:
+        images = images.detach()  # the discriminator's update must not reach the generators
         if self.size == 0:
             return images
-        images = images.detach()
         if self.images is None:
             self.images = images.new_empty((self.size, *images.shape[1:]))
         out = []

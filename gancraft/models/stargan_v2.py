@@ -24,6 +24,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from gancraft.data.domains import resolve_domains
 from gancraft.engine.checkpoint import find_checkpoint, load_config, load_network_state, load_weights, unwrap
 from gancraft.errors import CheckpointError, ConfigError
 from gancraft.losses.r1 import r1_penalty
@@ -59,7 +60,9 @@ class StarGANv2(GANModel):
 
     def __init__(
         self,
-        domains: Sequence[str] = ("domain_0", "domain_1"),
+        domains: Sequence[str] | None = ("domain_0", "domain_1"),
+        domains_from: str | None = None,
+        new_domains: Sequence[str] | None = None,
         img_size: int = 256,
         style_dim: int = 64,
         latent_dim: int = 16,
@@ -83,7 +86,9 @@ class StarGANv2(GANModel):
         seed: int = 0,
     ) -> None:
         super().__init__()
-        domains = list(domains)
+        domains = resolve_domains(domains, domains_from, new_domains)
+        if domains is None:
+            raise ConfigError("model.domains is empty: list the domains, or give model.domains_from=CHECKPOINT")
         if len(domains) < 2 or len(set(domains)) != len(domains):
             raise ConfigError(f"model.domains must name at least two distinct domains, got {domains}")
         if w_hpf > 0:
@@ -92,6 +97,7 @@ class StarGANv2(GANModel):
             raise ConfigError(f"model.new_domain_init {new_domain_init!r} is not one of mean, first")
         self.domains = domains
         self.img_size, self.latent_dim, self.style_dim = img_size, latent_dim, style_dim
+        self.arch = {"img_size": img_size, "style_dim": style_dim, "latent_dim": latent_dim, "hidden_dim": hidden_dim, "max_conv_dim": max_conv_dim, "base_dim": base_dim}
         self.lambda_reg, self.lambda_sty, self.lambda_cyc = lambda_reg, lambda_sty, lambda_cyc
         self.lambda_ds, self.ds_iter = lambda_ds, ds_iter
         self.lr, self.f_lr, self.betas, self.weight_decay = lr, f_lr, (beta1, beta2), weight_decay
@@ -300,8 +306,8 @@ class StarGANv2(GANModel):
         - reference-guided: ``domain`` plus ``reference`` (one image for all, or one per image);
         - explicit: ``style`` (``(style_dim,)`` or ``(N, style_dim)``).
 
-        Returns ``(N * num, 3, H, W)``, image-major: output ``i * num + k`` is image ``i``
-        with style ``k`` (``rearrange(out, '(n k) c h w -> n k c h w', k=num)``).
+        Returns ``(N, 3, H, W)``, or ``(N, num, 3, H, W)`` when each image gets ``num > 1``
+        styles (``out[i, k]``: image ``i`` with style ``k``).
         """
         images = images.to(self.device)
         n = images.shape[0]
@@ -324,7 +330,8 @@ class StarGANv2(GANModel):
             num = z.shape[0]
             codes = z.repeat(n, 1)  # the same num codes for every image
         styles = self.latent_styles(domain, codes, psi)
-        return self.generate(images.repeat_interleave(num, 0), styles)
+        out = self.generate(images.repeat_interleave(num, 0), styles)
+        return out.unflatten(0, (n, num)) if num > 1 else out
 
     @torch.no_grad()
     def sample_images(self, batch: dict[str, torch.Tensor]) -> list[torch.Tensor]:
@@ -362,7 +369,11 @@ class StarGANv2(GANModel):
         with the checkpoint gets its trained heads (matched by name), and every new domain is grown
         as in :meth:`add_domains`. Call before ``setup`` (the trainer's ``init_from``). Returns the new domains."""
         path = find_checkpoint(checkpoint)
-        old = list(load_config(path).get("model", {}).get("domains", []) or [])
+        old_cfg = load_config(path).get("model", {})
+        old = list(old_cfg.get("domains", []) or [])
+        differ = [f"model.{k}={old_cfg[k]}" for k, v in self.arch.items() if k in old_cfg and old_cfg[k] != v]
+        if differ:
+            raise ConfigError(f"checkpoint {str(path)!r} has another architecture; set {' '.join(differ)} (and data.size) to match it")
         if not old:
             raise CheckpointError(f"checkpoint {str(path)!r} has no model.domains; is it a StarGAN v2 checkpoint?")
         target = list(self.domains)

@@ -178,7 +178,7 @@ def draw_face(params: FaceParams, size: int) -> FaceLayer:
     """Draw the face of ``params`` at ``size`` pixels (no glasses)."""
     p, ex = params, params.extra
     rng = np.random.default_rng([p.seed, 99, size])  # camera noise depends on the pixel grid
-    tex = np.random.default_rng(ex["noise_seed"])  # textures live in face units: same at every size
+    tex = np.random.default_rng(ex["noise_seed"])  # texture lattices do not depend on the size
     x, y = sdf.grid(size)
     u, v = face_frame(p, size)
     aa = 2.0 / size / p.scale
@@ -189,7 +189,7 @@ def draw_face(params: FaceParams, size: int) -> FaceLayer:
     d = math.cos(ex["bg_dir"]) * x + math.sin(ex["bg_dir"]) * y
     t = np.clip(0.5 + 0.5 * d, 0, 1).astype(F32)
     img = lerp(np.broadcast_to(ex["bg"], (size, size, 3)).astype(F32), np.broadcast_to(ex["bg2"], (size, size, 3)), t)
-    img = img * (1.0 + 0.07 * sdf.value_noise(tex, x, y, 2.0, 2))[..., None]
+    img = img * (1.0 + 0.07 * sdf.grid_noise(tex, size, 4, octaves=2))[..., None]
 
     # head geometry (jaw tapers below the eyes)
     ut = u / (1.0 - taper * np.clip(v / b, 0, 1) ** 2)
@@ -198,12 +198,12 @@ def draw_face(params: FaceParams, size: int) -> FaceLayer:
     # long hair falls behind the head and onto the shoulders
     vol = ex["hair_volume"]
     hair_col = rgb(HAIR_COLOURS[p.hair_colour])
-    strands = sdf.value_noise(tex, u * 0.25, v * 0.04, 24.0, 2)
+    strands = sdf.grid_noise(tex, size, 14, 2, octaves=2)
     hair_tex = hair_col * (1.0 + 0.25 * strands)[..., None] + 0.04 * strands[..., None]
     if p.hair_style == "long":
         d_back = sdf.ellipse(u, v - 0.2, a + vol + 0.06, b + 0.3)
         d_back = np.maximum(d_back, v - 0.95)
-        img = lerp(img, hair_tex * 0.8, fill(d_back + 0.015 * sdf.value_noise(tex, u, v, 5.0), aa))
+        img = lerp(img, hair_tex * 0.8, fill(d_back + 0.015 * sdf.grid_noise(tex, size, 10), aa))
 
     # neck and shoulders
     neck_w = 0.16 * a / 0.48
@@ -213,7 +213,7 @@ def draw_face(params: FaceParams, size: int) -> FaceLayer:
     d_torso = sdf.ellipse(u, v - (b + 0.8), 0.98, 0.55)
     torso_shade = 0.8 + 0.2 * np.clip(1.0 - np.abs(u) / 0.98, 0, 1)
     neckline = soft(sdf.ellipse(u, v - (b + 0.23), neck_w * 1.1, 0.12), 2 * aa)
-    cloth = ex["clothes"] * torso_shade[..., None] * (1.0 + 0.05 * sdf.value_noise(tex, u, v, 12.0))[..., None]
+    cloth = ex["clothes"] * torso_shade[..., None] * (1.0 + 0.05 * sdf.grid_noise(tex, size, 24))[..., None]
     img = lerp(img, cloth, fill(d_torso, aa) * (1.0 - neckline))
 
     # ears at the sides of the head, a little below eye level
@@ -230,10 +230,78 @@ def draw_face(params: FaceParams, size: int) -> FaceLayer:
     nz = np.sqrt(np.clip(1.0 - nx * nx - ny * ny, 0.0, 1.0))
     lambert = np.clip(nx * light[0] + ny * light[1] + nz * light[2], 0, 1)
     shade = ex["ambient"] + (1.0 - ex["ambient"]) * lambert
-    pores = 0.035 * sdf.value_noise(tex, u, v, 3.0, 2) + 0.02 * sdf.value_noise(tex, u, v, 40.0)
+    pores = 0.035 * sdf.grid_noise(tex, size, 6, octaves=2) + 0.02 * sdf.grid_noise(tex, size, min(80, size // 2))
     skin = p.skin * (shade * (1.0 + pores))[..., None]
     head_cov = fill(d_head, aa)
     skin_weight = head_cov.copy()
+
+    lx, ly = float(light[0]), float(light[1])
+    # the features only cover the middle of the face: draw them in that window
+    box = _feature_box(u, v)
+    sub_skin, sub_weight = _draw_features(
+        p, u[box], v[box], skin[box], skin_weight[box], shade[box], aa, tex, hair_col, light
+    )
+    skin[box], skin_weight[box] = sub_skin, sub_weight
+
+    img = lerp(img, skin, head_cov)
+
+    # hair on top of the head (and down the sides for long hair)
+    style = p.hair_style
+    if style != "bald":
+        edge_noise = sdf.grid_noise(tex, size, 12)
+        grow = vol + (0.1 if style == "curly" else 0.0)
+        d_out = d_head - grow + (0.035 if style == "curly" else 0.012) * edge_noise
+        hl0 = ex["hairline"] + (0.13 if style == "bangs" else 0.0)
+        k = -hl0 / (a * a)  # the hairline reaches eye level at the temples
+        hairline = hl0 + k * u * u
+        if style == "bangs":
+            hairline = hairline + 0.012 * np.sin(u * 45.0 + ex["noise_seed"] % 7)
+        if style == "long":
+            hairline = hairline + 0.9 * soft(0.78 * a - np.abs(u), 0.12)
+        if style == "curly":
+            hairline = hairline + 0.03 * edge_noise
+        d_hair = np.maximum(d_out, v - hairline)
+        if style == "bun":
+            d_hair = np.minimum(d_hair, sdf.ellipse(u, v + b + 0.06, 0.15, 0.12))
+        hair_cov = fill(d_hair, aa * 1.5)
+        hn = np.clip(u / (a + grow), -1, 1), np.clip((v + 0.05) / (b + grow), -1, 1)
+        hz = np.sqrt(np.clip(1.0 - hn[0] ** 2 - hn[1] ** 2, 0, 1))
+        hair_shade = 0.55 + 0.45 * np.clip(hn[0] * lx + hn[1] * ly + hz * light[2], 0, 1)
+        sheen = 0.12 * soft(np.abs(v + b * 0.55 + 0.05 * u) - 0.03, 0.06) * (0.5 + 0.5 * strands)
+        hair_img = hair_tex * hair_shade[..., None] + sheen[..., None] * (hair_col * 0.5 + 0.25)
+        img = lerp(img, hair_img, hair_cov)
+        skin_weight = skin_weight * (1.0 - fill(d_hair - 2 * aa, aa))
+
+    # finishing, applied after the glasses: vignette and camera noise
+    gain = (1.0 - 0.12 * (x * x + y * y)).astype(F32)
+    noise = rng.normal(0.0, 0.012, (size, size, 3)).astype(F32)
+    skin_mask = (skin_weight > 0.98) & (d_head < -3 * aa)
+    return FaceLayer(p, size, np.clip(img, 0, 1).astype(F32), u, v, aa, skin_mask, gain, noise)
+
+
+def _feature_box(u: np.ndarray, v: np.ndarray) -> tuple[slice, slice]:
+    """The pixel window holding every facial feature (eyes, brows, nose, mouth, cheeks)."""
+    inside = (np.abs(u) < 0.45) & (v > -0.25) & (v < 0.52)
+    rows, cols = np.flatnonzero(inside.any(1)), np.flatnonzero(inside.any(0))
+    if rows.size == 0:
+        return slice(0, 0), slice(0, 0)
+    return slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
+
+
+def _draw_features(
+    p: FaceParams,
+    u: np.ndarray,
+    v: np.ndarray,
+    skin: np.ndarray,
+    skin_weight: np.ndarray,
+    shade: np.ndarray,
+    aa: float,
+    tex: np.random.Generator,
+    hair_col: np.ndarray,
+    light: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Eyes, brows, nose, mouth and cheeks drawn onto ``skin``; returns it and the updated skin weight."""
+    ex = p.extra
 
     fx = p.yaw  # features follow the yaw
     # cheeks
@@ -318,37 +386,4 @@ def draw_face(params: FaceParams, size: int) -> FaceLayer:
         skin = lerp(skin, skin * 0.45, fill(d_line, aa))
     skin_weight = skin_weight * (1.0 - fill(d_lips - 2 * aa, aa))
 
-    img = lerp(img, skin, head_cov)
-
-    # hair on top of the head (and down the sides for long hair)
-    style = p.hair_style
-    if style != "bald":
-        edge_noise = sdf.value_noise(tex, u, v, 6.0)
-        grow = vol + (0.1 if style == "curly" else 0.0)
-        d_out = d_head - grow + (0.035 if style == "curly" else 0.012) * edge_noise
-        hl0 = ex["hairline"] + (0.13 if style == "bangs" else 0.0)
-        k = -hl0 / (a * a)  # the hairline reaches eye level at the temples
-        hairline = hl0 + k * u * u
-        if style == "bangs":
-            hairline = hairline + 0.012 * np.sin(u * 45.0 + ex["noise_seed"] % 7)
-        if style == "long":
-            hairline = hairline + 0.9 * soft(0.78 * a - np.abs(u), 0.12)
-        if style == "curly":
-            hairline = hairline + 0.03 * edge_noise
-        d_hair = np.maximum(d_out, v - hairline)
-        if style == "bun":
-            d_hair = np.minimum(d_hair, sdf.ellipse(u, v + b + 0.06, 0.15, 0.12))
-        hair_cov = fill(d_hair, aa * 1.5)
-        hn = np.clip(u / (a + grow), -1, 1), np.clip((v + 0.05) / (b + grow), -1, 1)
-        hz = np.sqrt(np.clip(1.0 - hn[0] ** 2 - hn[1] ** 2, 0, 1))
-        hair_shade = 0.55 + 0.45 * np.clip(hn[0] * lx + hn[1] * ly + hz * light[2], 0, 1)
-        sheen = 0.12 * soft(np.abs(v + b * 0.55 + 0.05 * u) - 0.03, 0.06) * (0.5 + 0.5 * strands)
-        hair_img = hair_tex * hair_shade[..., None] + sheen[..., None] * (hair_col * 0.5 + 0.25)
-        img = lerp(img, hair_img, hair_cov)
-        skin_weight = skin_weight * (1.0 - fill(d_hair - 2 * aa, aa))
-
-    # finishing, applied after the glasses: vignette and camera noise
-    gain = (1.0 - 0.12 * (x * x + y * y)).astype(F32)
-    noise = rng.normal(0.0, 0.012, (size, size, 3)).astype(F32)
-    skin_mask = (skin_weight > 0.98) & (d_head < -3 * aa)
-    return FaceLayer(p, size, np.clip(img, 0, 1).astype(F32), u, v, aa, skin_mask, gain, noise)
+    return skin, skin_weight

@@ -171,7 +171,7 @@ def draw_glasses(layer: FaceLayer, g: GlassesParams) -> tuple[np.ndarray, np.nda
     lit = (0.8 + 0.4 * np.clip(-(v - cy) / r, 0, 1))[..., None]
     frame_img = frame * lit
     if g.frame_colour == "tortoise":
-        blobs = sdf.value_noise(tex, u, v, 14.0, 2)
+        blobs = sdf.grid_noise(tex, u.shape[0], 28, octaves=2)
         frame_img = frame_img * (0.65 + 0.8 * np.clip(blobs + 0.5, 0, 1))[..., None]
     if g.frame_colour in ("gold", "silver"):
         frame_img = frame_img + 0.25 * soft(np.abs(v - cy + r) - 0.15 * r, 0.5 * r)[..., None]

@@ -12,6 +12,8 @@ outside its mask (the pairing guarantee of the glasses world).
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 F32 = np.float32
@@ -85,6 +87,39 @@ def value_noise(rng: np.random.Generator, x: np.ndarray, y: np.ndarray, freq: fl
         total += amp
         amp *= 0.5
         freq *= 2.0
+    return out / total
+
+
+@lru_cache(maxsize=64)
+def _interp(size: int, cells: int) -> tuple[np.ndarray, np.ndarray]:
+    """Lattice index and smoothstep weight of each of ``size`` pixels along an axis of ``cells`` cells."""
+    t = (np.arange(size) + 0.5) / size * cells
+    i = np.minimum(t.astype(np.int64), cells - 1)
+    f = t - i
+    return i, (f * f * (3 - 2 * f)).astype(F32)
+
+
+def grid_noise(rng: np.random.Generator, size: int, cells_x: int, cells_y: int | None = None, octaves: int = 1) -> np.ndarray:
+    """Smooth value noise in about [-1, 1] over the whole canvas.
+
+    ``cells_x`` / ``cells_y`` lattice cells span the canvas (different counts make
+    streaks, e.g. hair strands). The interpolation is separable (rows, then
+    columns), a few array operations and no BLAS call (a threaded BLAS is slow on
+    a busy machine). The lattice does not depend on ``size``: a seed has the same
+    texture at every size.
+    """
+    cells_y = cells_x if cells_y is None else cells_y
+    out = np.zeros((size, size), F32)
+    amp, total = 1.0, 0.0
+    for _ in range(octaves):
+        lattice = rng.uniform(-1.0, 1.0, (cells_y + 1, cells_x + 1)).astype(F32)
+        iy, fy = _interp(size, cells_y)
+        ix, fx = _interp(size, cells_x)
+        rows = lattice[iy] * (1 - fy)[:, None] + lattice[iy + 1] * fy[:, None]
+        out += amp * (rows[:, ix] * (1 - fx) + rows[:, ix + 1] * fx)
+        total += amp
+        amp *= 0.5
+        cells_x, cells_y = cells_x * 2, cells_y * 2
     return out / total
 
 

@@ -229,7 +229,6 @@ def create_study(cfg: StudyConfig) -> Created:
     reals = list_images(cfg.real)
     if not reals:
         raise DataError(f"no images found in real={cfg.real}; pass a folder of .png/.jpg files")
-    (study_dir / db.IMAGES_DIR).mkdir(parents=True, exist_ok=True)
     fakes, fake_root = fake_pool(cfg, study_dir)
     if not fakes:
         raise DataError(f"no images found in fake={cfg.fake}; pass a folder of images or a checkpoint directory")
@@ -257,6 +256,7 @@ def create_study(cfg: StudyConfig) -> Created:
 
     plans = [_plan_rater(cfg, np.random.default_rng([cfg.seed, r]), len(reals), len(fakes)) for r in range(cfg.raters)]
 
+    (study_dir / db.IMAGES_DIR).mkdir(parents=True, exist_ok=True)
     # copy every image that some rater will see, once, under a random id
     image_ids: dict[tuple[str, int], str] = {}
     rows = []

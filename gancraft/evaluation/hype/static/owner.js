@@ -40,7 +40,8 @@
       $("score-note").textContent = `${s.n_answers} ratings from ${s.n_raters} included raters.`;
     }
 
-    const cols = [["rater", "rater"], ["progress", "progress"], ["qualification", "qualification"], ["included", "included"], ["error", "error"]];
+    const cols = [["rater", "rater"], ["progress", "progress"], ["qualification", "qualification"], ["included", "included"]];
+    if (d.task !== "rubric") cols.push(["error", "error"]);
     if (d.task === "time") cols.push(["threshold_ms", "threshold"]);
     if (d.task === "rubric") cols.push(["rubric_total", "rubric total"]);
     const head = $("rater-head");

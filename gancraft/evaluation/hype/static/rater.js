@@ -75,7 +75,7 @@
         `<p><b>1.</b> The edited photo appears alone for a few seconds. If you can tell it was made by a computer, press <kbd>F</kbd> (fake). If it looks real, press <kbd>R</kbd> or just wait.</p>`,
         `<p><b>2.</b> The original and the edited photo appear side by side. Tick what holds, with the mouse or the keys <kbd>1</kbd> <kbd>2</kbd> <kbd>3</kbd>, then press <kbd>Enter</kbd>.</p>`);
     } else {
-      parts.push(`<p>You will see <b>${n}</b> photos of faces, one at a time. <b>Half are real photos and half were made by a computer.</b> For each, decide: real or fake?</p>`);
+      parts.push(`<p>You will see <b>${n}</b> photos, one at a time. <b>Half are real photos and half were made by a computer.</b> For each, decide: real or fake?</p>`);
       if (state.task === "time") {
         parts.push(`<p>Each photo appears after a 3-2-1 countdown and <b>only for a moment</b>, then it is covered by noise. Answer after it has gone; go with your first impression.</p>`);
       } else {
@@ -184,14 +184,17 @@
     progress();
     $("phase-note").textContent = t.phase === "qualification" ? "Qualification" : "";
     let img;
+    let before = null;
     try {
       img = await load(t.image);
-      if (t.before) await load(t.before);
+      if (t.before) before = await load(t.before);
     } catch (e) {
       fail("An image could not be loaded. Reload the page to try again.");
       return;
     }
     $("main").src = img.src;
+    if (before) $("before").src = before.src;
+    else $("before").removeAttribute("src");
     preloadNext();
     const rubric = state.task === "rubric" && t.phase === "main";
     if (state.task === "time" && t.phase === "main") {

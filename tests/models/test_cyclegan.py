@@ -1,0 +1,91 @@
+import pytest
+import torch
+
+from gancraft.engine.precision import Precision
+from gancraft.errors import ConfigError
+from gancraft.models.cyclegan import CycleGAN
+
+TINY = {"generator": {"name": "resnet_generator", "ngf": 4, "n_blocks": 1}, "discriminator": {"name": "patchgan_discriminator", "ndf": 4, "n_layers": 2}}
+
+
+def make_model(**kw) -> CycleGAN:
+    torch.manual_seed(0)
+    model = CycleGAN(**{**TINY, **kw})
+    model.setup(total_steps=10, steps_per_epoch=5, precision=Precision("fp32"))
+    return model
+
+
+def batch() -> dict[str, torch.Tensor]:
+    g = torch.Generator().manual_seed(1)
+    return {"A": torch.rand(1, 3, 32, 32, generator=g) * 2 - 1, "B": torch.rand(1, 3, 32, 32, generator=g) * 2 - 1}
+
+
+def test_train_step_logs_every_loss_and_updates_all_networks() -> None:
+    model = make_model()
+    before = {n: [p.clone() for p in net.parameters()] for n, net in model.networks().items()}
+    logs = model.train_step(batch(), 0)
+    assert set(logs) == {"G_A", "G_B", "cycle_A", "cycle_B", "idt_A", "idt_B", "D_A", "D_B"}
+    assert all(v.dim() == 0 and not v.requires_grad for v in logs.values())
+    for name, net in model.networks().items():
+        assert any(not torch.equal(a, b) for a, b in zip(before[name], net.parameters())), name
+
+
+def test_loss_weights_follow_the_reference() -> None:
+    model = make_model(lambda_A=10.0, lambda_B=10.0, lambda_identity=0.5)
+    data = batch()
+    with torch.no_grad():
+        rec_A = model.G_B(model.G_A(data["A"]))
+        idt_A = model.G_A(data["B"])
+    logs = model.train_step(data, 0)
+    assert float(logs["cycle_A"]) == pytest.approx(10 * float((rec_A - data["A"]).abs().mean()), rel=1e-5)
+    assert float(logs["idt_A"]) == pytest.approx(5 * float((idt_A - data["B"]).abs().mean()), rel=1e-5)
+
+
+def test_no_identity_loss_when_its_weight_is_zero() -> None:
+    assert "idt_A" not in make_model(lambda_identity=0.0).train_step(batch(), 0)
+
+
+def test_generators_update_before_discriminators() -> None:
+    model = make_model(pool_size=0)
+    order: list[str] = []
+    for name, net in model.networks().items():
+        net.register_forward_hook(lambda *_, name=name: order.append(name))
+    model.optimizers["G"].step = lambda *a, _s=model.optimizers["G"].step, **k: (order.append("step_G"), _s(*a, **k))[1]
+    model.optimizers["D"].step = lambda *a, _s=model.optimizers["D"].step, **k: (order.append("step_D"), _s(*a, **k))[1]
+    model.train_step(batch(), 0)
+    assert order.index("step_G") < order.index("step_D")
+    # after the G step, only the discriminators run (on reals and pooled fakes)
+    assert set(order[order.index("step_G") + 1 : order.index("step_D")]) == {"D_A", "D_B"}
+
+
+def test_discriminators_get_no_gradient_from_the_generator_loss() -> None:
+    model = make_model()
+    model.optimizers["D"].step = lambda *a, **k: None  # look at D's grads after the G update only
+    seen = {}
+    original = model.precision.step
+
+    def spy(opt):
+        if opt is model.optimizers["G"]:
+            seen["D_grads"] = [p.grad for p in model.D_A.parameters()]
+        original(opt)
+
+    model.precision.step = spy
+    model.train_step(batch(), 0)
+    assert all(g is None for g in seen["D_grads"])
+
+
+def test_translate_directions() -> None:
+    model = make_model()
+    x = batch()["A"]
+    with torch.no_grad():
+        assert torch.equal(model.translate(x, direction="a2b"), model.G_A(x))
+        assert torch.equal(model.translate(x, direction="b2a"), model.G_B(x))
+    with pytest.raises(ConfigError):
+        model.translate(x, direction="sideways")
+
+
+def test_extra_state_holds_the_pools() -> None:
+    model = make_model()
+    model.train_step(batch(), 0)
+    state = model.extra_state()
+    assert int(state["pool_A.count"]) == 1 and state["pool_B.images"].shape == (1, 3, 32, 32)

@@ -1,0 +1,62 @@
+import pytest
+import torch
+from torch import nn
+
+from gancraft.errors import ConfigError
+from gancraft.networks import PatchDiscriminator, ResnetGenerator, count_parameters, init_weights
+
+
+def test_resnet9_generator_has_the_reference_parameter_count() -> None:
+    assert count_parameters(ResnetGenerator(ngf=64, n_blocks=9, norm="instance")) == 11_378_179
+
+
+def test_70x70_patchgan_parameter_count_and_output_grid() -> None:
+    d = PatchDiscriminator(ndf=64, n_layers=3, norm="instance")
+    assert count_parameters(d) == 2_764_737
+    with torch.no_grad():
+        assert d(torch.zeros(1, 3, 256, 256)).shape == (1, 1, 30, 30)
+
+
+@pytest.mark.parametrize("upsample", ["transpose", "resize"])
+@pytest.mark.parametrize("n_blocks", [6, 9])
+def test_generator_keeps_the_image_shape_in_tanh_range(upsample: str, n_blocks: int) -> None:
+    g = ResnetGenerator(ngf=4, n_blocks=n_blocks, upsample=upsample)
+    y = g(torch.randn(2, 3, 32, 32) * 3)
+    assert y.shape == (2, 3, 32, 32)
+    assert y.abs().max() <= 1.0
+
+
+def test_conv_bias_only_with_instance_norm() -> None:
+    inst, batch = ResnetGenerator(ngf=4, n_blocks=1, norm="instance"), ResnetGenerator(ngf=4, n_blocks=1, norm="batch")
+    assert inst.stem[1].bias is not None and batch.stem[1].bias is None
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in inst.modules())
+    assert any(isinstance(m, nn.BatchNorm2d) for m in batch.modules())
+    # instance norm without affine parameters or running statistics, the reference default
+    norm = inst.stem[2]
+    assert isinstance(norm, nn.InstanceNorm2d) and not norm.affine and not norm.track_running_stats
+
+
+def test_patchgan_has_no_norm_on_first_layer_and_leaky_relu() -> None:
+    d = PatchDiscriminator(ndf=8, n_layers=3)
+    assert [type(m) for m in d.stem] == [nn.Conv2d, nn.LeakyReLU]
+    assert all(m.negative_slope == 0.2 for m in d.modules() if isinstance(m, nn.LeakyReLU))
+    assert all(m.kernel_size == (4, 4) for m in d.modules() if isinstance(m, nn.Conv2d))
+
+
+def test_init_normal_and_kaiming() -> None:
+    torch.manual_seed(0)
+    g = init_weights(ResnetGenerator(ngf=16, n_blocks=1), "normal", 0.02)
+    w = g.blocks[0].body[1].weight
+    assert abs(float(w.std()) - 0.02) < 0.002 and float(g.blocks[0].body[1].bias.abs().max()) == 0
+    k = init_weights(ResnetGenerator(ngf=16, n_blocks=1), "kaiming")
+    fan_in = 64 * 9
+    assert abs(float(k.blocks[0].body[1].weight.std()) - (2 / fan_in) ** 0.5) < 0.005
+    with pytest.raises(ConfigError):
+        init_weights(g, "uniformish")
+
+
+def test_bad_options_are_config_errors() -> None:
+    with pytest.raises(ConfigError, match="upsample"):
+        ResnetGenerator(upsample="pixelshuffle")
+    with pytest.raises(ConfigError, match="norm"):
+        PatchDiscriminator(norm="layer")
