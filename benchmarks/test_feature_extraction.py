@@ -26,10 +26,20 @@ def _rate(benchmark, n: int) -> None:
     if benchmark.stats is not None:
         mean = benchmark.stats.stats.mean
         benchmark.extra_info["images_per_s"] = round(n / mean, 2)
+        benchmark.extra_info["threads"] = torch.get_num_threads()
         print(f"\n{benchmark.name}: {n / mean:.2f} images/s ({torch.get_num_threads()} threads)")
 
 
-def test_features_of_64px_tensors(benchmark, extractor: features.FeatureExtractor) -> None:
+@pytest.fixture(params=[1, 2], ids=lambda t: f"{t}thread")
+def threads(request: pytest.FixtureRequest):
+    """Torch intra-op threads; on a busy shared machine one thread can beat two."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(request.param)
+    yield request.param
+    torch.set_num_threads(before)
+
+
+def test_features_of_64px_tensors(benchmark, extractor: features.FeatureExtractor, threads: int) -> None:
     """The whole path for generated images: uint8 quantize, PIL bicubic to 299, Inception."""
     images = torch.rand(BATCH, 3, 64, 64) * 2 - 1
     feats = benchmark.pedantic(fid.tensor_features, args=(images, extractor), kwargs={"batch_size": BATCH},

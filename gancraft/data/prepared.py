@@ -217,7 +217,7 @@ def find_prepared(files: Sequence[Path]) -> PreparedImages | None:
     """The prepared cache that holds ``files`` (the largest size if several do), or ``None``."""
     if not files or os.environ.get(ENV, "").strip().lower() in ("none", "off", "0"):
         return None
-    best = None
+    best, best_rank = None, (0, 0)
     probe = files[0], files[len(files) // 2], files[-1]
     for candidate in _candidates(Path(os.path.abspath(files[0])).parent):
         try:
@@ -225,8 +225,9 @@ def find_prepared(files: Sequence[Path]) -> PreparedImages | None:
         except (DataError, OSError, ValueError, KeyError) as err:
             log.warning("ignoring prepared cache %s (%s)", candidate, err)
             continue
-        if all(cache.covers(p) for p in probe) and (best is None or cache.size > best.size):
-            best = cache
+        covered = sum(cache.covers(p) for p in probe)  # a file left out as unreadable may be a probe
+        if covered and (best is None or (covered, cache.size) > best_rank):
+            best, best_rank = cache, (covered, cache.size)
     if best is not None:
         log.info("reading %d images through the prepared cache %s (%d px)", len(files), best.path, best.size)
     return best

@@ -254,6 +254,7 @@ class Trainer:
                 while self.step < self.total_steps:
                     batch = self._to_device(next(batches))
                     logs = self.model.train_step(batch, self.step)
+                    lrs = {f"lr_{n}": o.param_groups[0]["lr"] for n, o in self.model.optimizers.items()}  # used by this step
                     self.model.step_schedulers()
                     logger.accumulate(logs)
                     self.step += 1
@@ -263,7 +264,6 @@ class Trainer:
                         means = reduce_mean(logger.pending(), self.ctx)
                         now = time.perf_counter()
                         rate = (self.step - tick_step) / max(now - tick, 1e-9)
-                        lrs = {f"lr_{n}": o.param_groups[0]["lr"] for n, o in self.model.optimizers.items()}
                         record = logger.flush(self.step, means, steps_per_s=rate, **lrs) if self.ctx.is_main else {}
                         logger.reset()  # ranks other than 0 do not flush
                         tick, tick_step = now, self.step

@@ -180,6 +180,8 @@ def _cyclegan_sets(translator: Any, settings: dict[str, Any]) -> tuple[ImageSet,
     if data.get("name") == "unpaired_folders" and not data.get("root"):
         raise ConfigError("the model was trained on data.dir_a/dir_b, which have no test split; give test_a=DIR test_b=DIR")
     data.update(split=settings.get("split", "test"), train=False, flip=False)
+    if data.get("name") == "glasses_world" and settings.get("world_images"):
+        data["n"] = int(settings["world_images"])  # the world renders any number of test faces
     if data.get("crop_size"):
         data["load_size"] = data["crop_size"]  # the reference's test options: resize, no crop
     dataset = DATASETS.build_from_config(data)

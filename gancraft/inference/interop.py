@@ -124,3 +124,6 @@ def load_reference_cyclegan(path: str | Path, **arch: Any) -> nn.Module:
     kwargs.update(arch)
     net = PatchDiscriminator(**kwargs)
     return _load_into(net, _remap(state, _discriminator_mapping(kwargs["n_layers"])), f"discriminator {str(path)!r}")
+
+
+from gancraft.inference.interop_stargan_v2 import load_reference_stargan_v2  # noqa: E402,F401  (re-export)

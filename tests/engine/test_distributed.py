@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 from gancraft.engine import checkpoint as ckpt
@@ -67,7 +68,7 @@ def _outputs(weights: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 
 def test_two_ranks_match_one_rank_with_the_double_batch(toy_root: Path, tmp_path: Path) -> None:
-    overrides = ["recipe=cyclegan_glasses", f"data.root={toy_root}", *TINY]
+    overrides = ["recipe=cyclegan_glasses", "data=unpaired_folders", f"data.root={toy_root}", *TINY]
     launch(["-m", "gancraft", "train", *overrides, "trainer.batch_size=2", f"run_dir={tmp_path / 'two'}"])
 
     def single(batch: int, name: str) -> dict[str, torch.Tensor]:
@@ -110,6 +111,7 @@ def test_single_process_reduction_is_a_no_op_and_precision_calls_the_sync() -> N
     assert GradientAllReduce(DistributedContext())(opt) is None
 
 
+@pytest.mark.slow  # ~10 s of process start-up; the end-to-end test above covers the same path
 def test_gradient_all_reduce_averages_over_gloo_ranks(tmp_path: Path, world: int = 2) -> None:
     """Each rank's gradient is its rank + 1; after the reduction every rank holds the mean.
     A parameter without a gradient (a frozen network) stays without one."""

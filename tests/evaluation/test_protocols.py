@@ -75,7 +75,8 @@ def test_protocols_are_found_and_overrides_checked() -> None:
 def test_cyclegan_protocol_on_the_glasses_world(tmp_path: Path) -> None:
     ckpt = make_checkpoint(tmp_path / "ckpt", TINY_CYCLEGAN, {"name": "glasses_world", "size": 32, "n": 6})
     ext = TinyExtractor()
-    result = protocols.run_protocol(ckpt, "cyclegan", tmp_path / "eval", device="cpu", extractor=ext, batch_size=4)
+    result = protocols.run_protocol(ckpt, "cyclegan", tmp_path / "eval", device="cpu", extractor=ext, batch_size=4,
+                                    world_images=6)
     saved = json.loads((tmp_path / "eval" / "metrics.json").read_text())
     assert set(saved["metrics"]) == {"FID/a2b", "KID/a2b", "FID/b2a", "KID/b2a"}
     assert saved["counts"] == {"a2b/fake": 6, "a2b/real": 6, "b2a/fake": 6, "b2a/real": 6}
@@ -134,16 +135,40 @@ def test_stargan_v2_protocol_latent_and_reference(tmp_path: Path, alexnet_file: 
     assert "LPIPS_reference/mean" in (tmp_path / "eval" / "metrics.md").read_text()
 
 
-def test_world_protocol_reports_world_metrics(tmp_path: Path) -> None:
-    from gancraft.errors import MissingWeightsError
+class FakeOracle:
+    """Says nobody wears glasses; stands in for the trained oracle, whose weights may not exist yet."""
+
+    def __init__(self) -> None:
+        self.calls: list[int] = []
+
+    def __call__(self, images: torch.Tensor):
+        from types import SimpleNamespace
+
+        n = images.shape[0]
+        self.calls.append(n)
+        probs = torch.zeros(n, 6)
+        probs[:, 0] = 1.0
+        return SimpleNamespace(glasses=torch.zeros(n, dtype=torch.bool), probs=probs, label=["no_glasses"] * n)
+
+
+@pytest.mark.parametrize("kind", ["cyclegan", "stargan_v2"])
+def test_world_protocol_reports_world_metrics(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
     from gancraft.world import oracle
 
-    try:
-        oracle.load_oracle()
-    except (MissingWeightsError, FileNotFoundError, OSError) as err:
-        pytest.skip(f"no glasses-world oracle weights yet: {err}")
-    ckpt = make_checkpoint(tmp_path / "ckpt", TINY_CYCLEGAN, {"name": "glasses_world", "size": 32, "n": 6})
+    fake = FakeOracle()
+    monkeypatch.setattr(oracle, "load_oracle", lambda *a, **k: fake)
+    if kind == "cyclegan":
+        ckpt = make_checkpoint(tmp_path / "ckpt", TINY_CYCLEGAN, {"name": "glasses_world", "size": 32, "n": 6})
+    else:
+        model = {"name": "stargan_v2", "domains": ["no_glasses", "round", "aviator"], "img_size": 32, "style_dim": 8,
+                 "latent_dim": 4, "hidden_dim": 16, "max_conv_dim": 16, "base_dim": 8}
+        ckpt = make_checkpoint(tmp_path / "ckpt", model, {"name": "stargan_v2_domains", "root": None, "size": 32})
     result = protocols.run_protocol(ckpt, "world", tmp_path / "eval", device="cpu", n=6, batch_size=6)
-    assert 0.0 <= result["metrics"]["world/add_success"] <= 1.0
+    metrics = result["metrics"]
+    assert metrics["world/add_success"] == 0.0 and metrics["world/remove_success"] == 1.0
     assert result["counts"]["faces"] == 6
+    # add, remove, and for a multi-domain model one add per glasses style.
+    assert len(fake.calls) == (2 if kind == "cyclegan" else 4)
+    if kind == "stargan_v2":
+        assert "world/add_style_success/aviator" in metrics
     assert "Glasses world" in (tmp_path / "eval" / "metrics.md").read_text()
