@@ -150,6 +150,9 @@ def resolve_domains(
     Both the data set and the model call this with the same arguments, so their label
     orders agree. ``None`` when nothing says (folders then use their sub-folders, sorted).
     """
+    new_domains = list(new_domains or ())
+    if any(d is None or d == "" for d in new_domains):
+        raise ConfigError("say which domain to add: new_domain=NAME")
     if domains is not None:
         out = list(domains)
     elif domains_from:
@@ -159,9 +162,11 @@ def resolve_domains(
         out = list(model_cfg.get("domains", None) or [])
         if not out:
             raise ConfigError(f"checkpoint {str(domains_from)!r} has no model.domains; is it a StarGAN v2 checkpoint?")
+    elif new_domains:
+        raise ConfigError(f"adding domain(s) {', '.join(new_domains)} needs the trained model to add them to: init_from=CHECKPOINT")
     else:
         return None
-    for d in new_domains or ():
+    for d in new_domains:
         if d in out and domains is None:
             raise ConfigError(f"domain {d!r} is already in the checkpoint's domains ({', '.join(out)}); pick a new name")
         if d not in out:

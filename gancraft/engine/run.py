@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.distributed as dist
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from gancraft.engine.checkpoint import find_checkpoint
 from gancraft.engine.distributed import DistributedContext, init_distributed
@@ -18,6 +18,7 @@ from gancraft.engine.trainer import Trainer, TrainerConfig
 from gancraft.registry import DATASETS, MODELS
 
 log = logging.getLogger(__name__)
+_ABSENT = object()
 
 
 def seed_everything(seed: int) -> None:
@@ -45,6 +46,9 @@ def build_trainer(cfg: DictConfig, ctx: DistributedContext | None = None) -> Tra
     model = MODELS.build_from_config(cfg.model)
     if cfg.get("init_from"):
         model.init_from(find_checkpoint(cfg.init_from))
+    for key, value in model.resolved_config().items():
+        if OmegaConf.select(cfg, key, default=_ABSENT) is not _ABSENT:
+            OmegaConf.update(cfg, key, value, merge=False)
     run_dir = Path(cfg.run_dir) if cfg.get("run_dir") else default_run_dir(cfg, ctx)
     return Trainer(model, dataset, trainer_cfg, run_dir, full_config=cfg, seed=int(cfg.seed), ctx=ctx)
 
@@ -54,4 +58,8 @@ def train(cfg: DictConfig) -> Path | None:
     trainer = build_trainer(cfg)
     if trainer.ctx.is_main:
         log.info("run directory: %s", trainer.run_dir)
-    return trainer.fit(resume=cfg.get("resume"))
+    try:
+        return trainer.fit(resume=cfg.get("resume"))
+    finally:
+        if trainer.ctx.enabled and dist.is_initialized():
+            dist.destroy_process_group()

@@ -1,8 +1,10 @@
 """Evaluation: FID/KID (clean-fid), LPIPS, world metrics, protocols, HYPE studies.
 
-Importing this package registers the ``fid``, ``kid`` and ``lpips`` metrics; clean-fid
-and lpips themselves are imported only when a metric runs.
+Importing this package registers the ``fid``, ``kid``, ``lpips`` and ``world`` metrics;
+clean-fid and lpips themselves are imported only when a metric runs.
 """
+
+from gancraft.evaluation import world_metrics  # noqa: F401  (registers the "world" metric)
 
 from gancraft.evaluation.fid import (
     compute_fid,

@@ -37,9 +37,10 @@ def resolve_alexnet_weights(weights: str | os.PathLike[str] | None = None) -> Pa
     given = weights or os.environ.get(WEIGHTS_ENV)
     path = Path(given).expanduser() if given else default_alexnet_path()
     if not path.is_file():
+        where = "there (TORCH_HOME moves that folder)" if not given else f"at {default_alexnet_path()}"
         raise MissingWeightsError(
-            f"AlexNet weights {ALEXNET_FILE} for LPIPS not found at {path}; put torchvision's file at "
-            f"{default_alexnet_path()} (set TORCH_HOME to move it) or pass weights=PATH"
+            f"AlexNet weights {ALEXNET_FILE} for LPIPS not found at {path}; put torchvision's file {where} "
+            "or give its path (weights=PATH)"
         )
     return path
 

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from gancraft.errors import ConfigError
+from gancraft.errors import ConfigError, MissingWeightsError
 from gancraft.evaluation import fid as fidlib
 
 log = logging.getLogger(__name__)
@@ -304,7 +304,10 @@ def run_stargan_v2(translator: Any, settings: dict[str, Any]) -> Outcome:
     out = Outcome(extractor=ext.describe(), notes=notes)
     lp_model = None
     if settings.get("lpips", True):
-        weights = resolve_alexnet_weights(settings.get("lpips_weights"))
+        try:
+            weights = resolve_alexnet_weights(settings.get("lpips_weights"))
+        except MissingWeightsError as err:
+            raise MissingWeightsError(f"{str(err).replace('(weights=PATH)', '(lpips_weights=PATH)')}, or lpips=false to skip LPIPS") from None
         lp_model = load_lpips(weights, device=translator.device)
         out.lpips = {"weights": str(weights), "net": "alex", "version": "0.1"}
     real_feats = {d: _real_features(reals[d], translator, ext, settings) for d in domains}

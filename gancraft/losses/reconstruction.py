@@ -1,4 +1,4 @@
-"""Reconstruction losses: cycle, identity, style reconstruction and diversity."""
+"""Reconstruction losses: one L1 distance under the names the models use it for."""
 
 from __future__ import annotations
 
@@ -8,42 +8,19 @@ from torch import nn
 from gancraft.registry import LOSSES
 
 
-def mean_abs(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Mean absolute difference in fp32 (the L1 loss of all four)."""
-    return (a.float() - b.float()).abs().mean()
-
-
+@LOSSES.register("l1")
 @LOSSES.register("cycle")
-class CycleLoss(nn.Module):
-    """L1 between an image and its round trip ``F(G(x))``."""
-
-    def forward(self, reconstructed: torch.Tensor, original: torch.Tensor) -> torch.Tensor:
-        return mean_abs(reconstructed, original)
-
-
 @LOSSES.register("identity")
-class IdentityLoss(nn.Module):
-    """L1 between ``G(y)`` and ``y`` for ``y`` already in G's target domain."""
-
-    def forward(self, translated: torch.Tensor, original: torch.Tensor) -> torch.Tensor:
-        return mean_abs(translated, original)
-
-
 @LOSSES.register("style")
-class StyleReconstructionLoss(nn.Module):
-    """L1 between the style code used to generate and the one re-encoded from the output."""
-
-    def forward(self, predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return mean_abs(predicted, target)
-
-
 @LOSSES.register("diversity")
-class DiversityLoss(nn.Module):
-    """Mean L1 between two outputs made with different style codes.
+class L1Loss(nn.Module):
+    """Mean absolute difference, computed in fp32.
 
-    Returned as a positive distance: the model *subtracts* it (weighted) from the
-    generator's objective, as in StarGAN v2.
+    The same distance serves as the cycle loss (``F(G(x))`` vs ``x``), the identity
+    loss (``G(y)`` vs ``y``), StarGAN v2's style reconstruction (``E(G(x, s))`` vs
+    ``s``) and its diversity term (between two outputs made with different styles;
+    the model *subtracts* that one from the generator's objective).
     """
 
-    def forward(self, output_1: torch.Tensor, output_2: torch.Tensor) -> torch.Tensor:
-        return mean_abs(output_1, output_2)
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return (a.float() - b.float()).abs().mean()

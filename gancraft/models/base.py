@@ -49,6 +49,12 @@ class GANModel(nn.Module):
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         raise NotImplementedError
 
+    def resolved_config(self) -> dict[str, object]:
+        """Dotted config keys -> values the model worked out while it was built (StarGAN v2's
+        domain list, when it came from another checkpoint). The run saves them into its
+        config, so that a checkpoint stands alone."""
+        return {}
+
     def init_from(self, checkpoint: Path) -> None:
         """Start from another run's weights (``init_from=CKPT``): fine-tuning, not resuming.
 

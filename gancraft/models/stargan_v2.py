@@ -315,6 +315,8 @@ class StarGANv2(GANModel):
             styles = style.to(self.device).reshape(-1, self.style_dim).expand(n, -1)
             return self.generate(images, styles)
         if reference is not None:
+            if domain is None:
+                raise ConfigError(f"a reference needs domain=NAME, the domain its image shows: one of {', '.join(self.domains)}")
             s = self.reference_styles(domain, reference)
             styles = s.expand(n, -1) if s.shape[0] == 1 else s
             if styles.shape[0] != n:
@@ -362,6 +364,12 @@ class StarGANv2(GANModel):
         fill = None if self.new_domain_init == "mean" else 0
         self._remap(list(range(self.num_domains)) + [fill] * len(names))
         self.domains = self.domains + names
+
+    def resolved_config(self) -> dict[str, object]:
+        """The resolved domain list replaces ``domains_from`` / ``new_domains`` in the saved config."""
+        domains = list(self.domains)
+        return {f"{part}.{key}": value for part in ("model", "data")
+                for key, value in (("domains", domains), ("domains_from", None), ("new_domains", None))}
 
     def init_from(self, checkpoint: str | Path) -> list[str]:
         """Start from a trained StarGAN v2 checkpoint whose domains may be fewer (or ordered

@@ -34,6 +34,11 @@ class ResnetGenerator(nn.Module):
 
     ``upsample="transpose"`` is the reference's transposed convolution;
     ``"resize"`` (nearest upsampling then a 3x3 conv) avoids its checkerboard artefacts.
+
+    ``attention=True`` (not in the reference; after AttentionGAN/GANimation) adds a
+    fourth output channel, a sigmoid mask ``a``, and returns ``a * rgb + (1 - a) * x``:
+    the generator repaints only where it needs to (the eye band, for glasses) and passes
+    every other pixel through, which answers the paper's tone shifts and lost detail.
     """
 
     def __init__(
@@ -47,6 +52,7 @@ class ResnetGenerator(nn.Module):
         upsample: str = "transpose",
         padding: str = "reflect",
         n_downsampling: int = 2,
+        attention: bool = False,
     ) -> None:
         super().__init__()
         if upsample not in ("transpose", "resize"):
@@ -76,7 +82,15 @@ class ResnetGenerator(nn.Module):
                 conv = [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c_in, c_out, 3, padding=1, bias=bias)]
             ups.append(nn.Sequential(*conv, norm_fn(c_out), nn.ReLU(True)))
         self.up = nn.Sequential(*ups)
-        self.head = nn.Sequential(nn.ReflectionPad2d(3), nn.Conv2d(ngf, out_channels, 7), nn.Tanh())
+        if attention and in_channels != out_channels:
+            raise ConfigError("attention needs in_channels == out_channels (the mask blends the output with the input)")
+        self.attention = attention
+        out_conv = nn.Conv2d(ngf, out_channels + int(attention), 7)
+        self.head = nn.Sequential(nn.ReflectionPad2d(3), out_conv) if attention else nn.Sequential(nn.ReflectionPad2d(3), out_conv, nn.Tanh())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.up(self.blocks(self.down(self.stem(x)))))
+        y = self.head(self.up(self.blocks(self.down(self.stem(x)))))
+        if not self.attention:
+            return y
+        rgb, mask = torch.tanh(y[:, :-1]), torch.sigmoid(y[:, -1:])
+        return mask * rgb + (1 - mask) * x

@@ -1,9 +1,9 @@
 """The oracle: a small CNN that says whether a glasses-world face wears glasses, and which style.
 
-It looks at the central eye region of a face (a fixed crop of the middle 60 % of the
-image, where every glasses-world face has its eyes), resized to 64 px, so it
-classifies images of any size. Its weights ship in the package
-(``gancraft/world/weights/oracle.safetensors``, about 200 KB) and
+It looks at the eye band of a face (a fixed crop, rows 30-70 % and columns 16-84 % of
+the image, where every glasses-world face wears its glasses), resized to 32 x 56 px,
+so it classifies images of any size. Its weights ship in the package
+(``gancraft/world/weights/oracle.safetensors``, about 350 KB) and
 ``gancraft oracle train`` retrains them reproducibly from a seed.
 """
 
@@ -30,19 +30,20 @@ from gancraft.world.styles import GLASSES_STYLES, NO_GLASSES, STYLES
 log = logging.getLogger(__name__)
 
 CLASSES: list[str] = [NO_GLASSES, *STYLES]
-INPUT_SIZE = 64
-CROP = (0.2, 0.8)  # fraction of the image kept on each axis
+INPUT_HW = (32, 56)
+CROP_ROWS = (0.30, 0.70)  # fractions of the image height and width kept
+CROP_COLS = (0.16, 0.84)
 WEIGHTS_PATH = Path(__file__).parent / "weights" / "oracle.safetensors"
 
 
 def preprocess(images: torch.Tensor) -> torch.Tensor:
-    """Float NCHW in [-1, 1], any size -> the oracle's central crop at 64 px."""
+    """Float NCHW in [-1, 1], any size -> the oracle's eye-band crop at 32 x 56 px."""
     h, w = images.shape[-2:]
-    top, bottom = round(CROP[0] * h), round(CROP[1] * h)
-    left, right = round(CROP[0] * w), round(CROP[1] * w)
+    top, bottom = round(CROP_ROWS[0] * h), round(CROP_ROWS[1] * h)
+    left, right = round(CROP_COLS[0] * w), round(CROP_COLS[1] * w)
     crop = images[..., top:bottom, left:right].float()
-    if crop.shape[-1] != INPUT_SIZE or crop.shape[-2] != INPUT_SIZE:
-        crop = F.interpolate(crop, size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", antialias=True, align_corners=False)
+    if tuple(crop.shape[-2:]) != INPUT_HW:
+        crop = F.interpolate(crop, size=INPUT_HW, mode="bilinear", antialias=True, align_corners=False)
     return crop
 
 
@@ -51,15 +52,17 @@ def _block(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
 
 
 class OracleNet(nn.Module):
-    """About 85 k parameters: five 3x3 conv blocks, then average- and max-pooled features."""
+    """About 90 k parameters: five 3x3 conv blocks, then average- and max-pooled features.
+
+    The first block keeps the full input resolution: thin frames are a pixel wide.
+    """
 
     def __init__(self, num_classes: int = len(CLASSES), width: int = 16) -> None:
         super().__init__()
         w = width
         self.features = nn.Sequential(
-            _block(3, w, stride=2),
-            _block(w, 2 * w),
-            nn.MaxPool2d(2),
+            _block(3, w + w // 2),
+            _block(w + w // 2, 2 * w, stride=2),
             _block(2 * w, 3 * w),
             nn.MaxPool2d(2),
             _block(3 * w, 4 * w),
@@ -103,12 +106,14 @@ class Oracle(nn.Module):
         self.net, self.classes = net, classes
 
     @torch.no_grad()
-    def forward(self, images: torch.Tensor, batch_size: int = 256) -> Prediction:
+    def forward(self, images: torch.Tensor, batch_size: int = 256, preprocessed: bool = False) -> Prediction:
+        """Classify float NCHW images in [-1, 1] (``preprocessed``: already :func:`preprocess`-ed crops)."""
         self.net.eval()
         device = next(self.net.parameters()).device
         probs = []
         for chunk in images.split(batch_size):
-            probs.append(self.net(preprocess(chunk.to(device))).softmax(1).cpu())
+            chunk = chunk.to(device).float()
+            probs.append(self.net(chunk if preprocessed else preprocess(chunk)).softmax(1).cpu())
         return Prediction(torch.cat(probs), self.classes)
 
 
@@ -143,10 +148,25 @@ def render_set(part: str, faces: int, sizes: tuple[int, ...], offset: int = 0, d
     return torch.cat(images), torch.tensor(labels)
 
 
+def _cached(cache: str | Path | None, part: str, faces: int, sizes: tuple[int, ...], offset: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`render_set`, kept in ``cache`` under a name that spells out every setting."""
+    if cache is None:
+        return render_set(part, faces, sizes, offset, desc=f"render {part}")
+    key = f"{part}_{faces}_{'-'.join(map(str, sizes))}_{offset}_{CROP_ROWS}_{CROP_COLS}_{INPUT_HW}".replace(" ", "")
+    path = Path(cache) / f"oracle_{key}.pt"
+    if path.is_file():
+        data = torch.load(path, weights_only=True)
+        return data["images"], data["labels"]
+    images, labels = render_set(part, faces, sizes, offset, desc=f"render {part}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"images": images, "labels": labels}, path)
+    return images, labels
+
+
 def _augment(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
-    """Translator-like nuisance: shifts, flips, colour and contrast changes, blur, noise."""
+    """Translator-like nuisance: shifts, flips, colour and contrast changes, blur, resampling, noise."""
     n = x.shape[0]
-    shift = torch.randint(-3, 4, (2,), generator=g).tolist()
+    shift = torch.randint(-2, 3, (2,), generator=g).tolist()
     x = torch.roll(x, shifts=shift, dims=(2, 3))
     flip = torch.rand(n, generator=g) < 0.5
     x = torch.where(flip[:, None, None, None], x.flip(3), x)
@@ -156,13 +176,18 @@ def _augment(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
     blur = torch.rand(n, generator=g) < 0.3
     soft = F.avg_pool2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), 3, 1)
     x = torch.where(blur[:, None, None, None], 0.5 * x + 0.5 * soft, x)
+    # a blurry generator output: down- and up-sampled by a random factor
+    factor = 0.45 + 0.45 * float(torch.rand((), generator=g))
+    small = F.interpolate(x, scale_factor=factor, mode="bilinear", antialias=True, align_corners=False)
+    resampled = F.interpolate(small, size=x.shape[-2:], mode="bilinear", align_corners=False)
+    x = torch.where((torch.rand(n, generator=g) < 0.3)[:, None, None, None], resampled, x)
     x = x + 0.04 * torch.rand(n, 1, 1, 1, generator=g) * torch.randn(x.shape, generator=g)
     return x.clamp(-1, 1)
 
 
 def evaluate_oracle(oracle: Oracle, images: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
-    """Accuracy on glasses-or-not (any eyewear vs none) and on the exact class."""
-    pred = oracle(images.float().div(127.5).sub(1)).probs.argmax(1) if images.dtype == torch.uint8 else oracle(images).probs.argmax(1)
+    """Accuracy on glasses-or-not (any eyewear vs none) and on the exact class, on uint8 crops from :func:`render_set`."""
+    pred = oracle(images.float().div(127.5).sub(1), preprocessed=True).probs.argmax(1)
     return {
         "glasses_or_not": float(((pred != 0) == (labels != 0)).float().mean()),
         "style": float((pred == labels).float().mean()),
@@ -173,20 +198,25 @@ def evaluate_oracle(oracle: Oracle, images: torch.Tensor, labels: torch.Tensor) 
 def train_oracle(
     out: str | Path = WEIGHTS_PATH,
     seed: int = 0,
-    faces: int = 3000,
+    faces: int = 2000,
     heldout: int = 500,
-    epochs: int = 4,
-    batch_size: int = 128,
+    epochs: int = 5,
+    batch_size: int = 64,
     lr: float = 3e-3,
     width: int = 16,
     sizes: tuple[int, ...] = (64, 96),
     eval_sizes: tuple[int, ...] = (64, 128),
+    cache: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Train the oracle from scratch on rendered faces and save it; returns held-out accuracies."""
+    """Train the oracle from scratch on rendered faces and save it; returns held-out accuracies.
+
+    ``cache``: a folder where the rendered training and held-out sets are kept, so
+    that a second run with the same settings skips the rendering.
+    """
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed)
     start = time.time()
-    images, labels = render_set("train", faces, sizes, offset=seed * MAX_FACES_PER_SEED, desc="render train")
+    images, labels = _cached(cache, "train", faces, sizes, seed * MAX_FACES_PER_SEED)
     net = OracleNet(len(CLASSES), width)
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
     steps = epochs * (len(labels) // batch_size)
@@ -198,7 +228,7 @@ def train_oracle(
         for k in range(len(labels) // batch_size):
             idx = order[k * batch_size : (k + 1) * batch_size]
             x = _augment(images[idx].float().div(127.5).sub(1), g)
-            loss = F.cross_entropy(net(x), labels[idx], label_smoothing=0.05)
+            loss = F.cross_entropy(net(x), labels[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -210,15 +240,16 @@ def train_oracle(
     oracle = Oracle(net, CLASSES)
     results: dict[str, Any] = {"train_faces": faces, "train_images": int(len(labels)), "epochs": epochs, "seed": seed}
     for size in eval_sizes:
-        h_images, h_labels = render_set("heldout", heldout, (size,), desc=f"render held-out {size}px")
+        h_images, h_labels = _cached(cache, "heldout", heldout, (size,), 0)
         results[f"heldout_{size}px"] = evaluate_oracle(oracle, h_images, h_labels)
     results["train_seconds"] = round(time.time() - start, 1)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
-    meta = {"classes": json.dumps(CLASSES), "width": str(width), "input_size": str(INPUT_SIZE), "results": json.dumps(results)}
+    meta = {"classes": json.dumps(CLASSES), "width": str(width), "input_hw": json.dumps(INPUT_HW), "results": json.dumps(results)}
     save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(tmp), metadata=meta)
     tmp.replace(out)
+    out.chmod(0o644)
     return results
 
 
@@ -227,8 +258,8 @@ MAX_FACES_PER_SEED = 100_000
 
 
 def train_command(args: dict[str, str], words: list[str]) -> int:
-    """``gancraft oracle train [out=PATH] [seed=0] [faces=3000] [epochs=4] [heldout=500] [threads=2]``."""
-    known = {"out", "seed", "faces", "epochs", "heldout", "threads", "batch_size", "lr"}
+    """``gancraft oracle train [out=PATH] [seed=0] [faces=2000] [epochs=5] [heldout=500] [threads=2]``."""
+    known = {"out", "seed", "faces", "epochs", "heldout", "threads", "batch_size", "lr", "cache"}
     unknown = set(args) - known
     if unknown:
         raise ConfigError(f"oracle train does not take {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
@@ -241,7 +272,7 @@ def train_command(args: dict[str, str], words: list[str]) -> int:
         raise ConfigError(f"oracle train: a number argument is not a number ({err})") from None
     # a fixed thread count keeps the float reductions, and so the weights, reproducible
     torch.set_num_threads(threads)
-    results = train_oracle(out=args.get("out", WEIGHTS_PATH), **kw)
+    results = train_oracle(out=args.get("out", WEIGHTS_PATH), cache=args.get("cache"), **kw)
     print(json.dumps(results, indent=2))
     print(f"oracle weights written to {args.get('out', WEIGHTS_PATH)}")
     return 0

@@ -87,6 +87,10 @@ def test_registered_builder_and_domains_from_a_checkpoint(root, tmp_path):
     assert grown.domains == ["round", "aviator", "cat_eye"]
     with pytest.raises(ConfigError, match="already"):
         resolve_domains(None, str(tmp_path / "ckpt"), ["round"])
+    with pytest.raises(ConfigError, match="init_from"):
+        resolve_domains(None, None, ["cat_eye"])
+    with pytest.raises(ConfigError, match="new_domain=NAME"):
+        resolve_domains(None, str(tmp_path / "ckpt"), [None])
 
 
 def test_glasses_world_is_the_default(tmp_path):

@@ -289,6 +289,13 @@ def test_clean_fid_end_to_end_with_fid_helper_inception(monkeypatch: pytest.Monk
     monkeypatch.delenv(features_mod.EXTRACTOR_ENV, raising=False)
     monkeypatch.setattr(features_mod, "cleanfid_inception_path", lambda: tmp_path / "absent.pt")
     monkeypatch.setenv("GANCRAFT_CACHE", str(tmp_path / "cache"))
+
+    def no_network(*args: object, **kwargs: object) -> None:
+        raise AssertionError("FID tried to download something")
+
+    import urllib.request
+
+    monkeypatch.setattr(urllib.request, "urlopen", no_network)  # clean-fid's downloader
     n, size = 24, 64
     a1 = write_images(tmp_path / "a1", blobs(n, size, seed=10))
     a2 = write_images(tmp_path / "a2", blobs(n, size, seed=11))
@@ -305,3 +312,4 @@ def test_clean_fid_end_to_end_with_fid_helper_inception(monkeypatch: pytest.Monk
     # Measured with 24 images each: FID 64.4 vs 450.7, KID 0.0021 vs 0.679.
     assert same["fid"] < 0.3 * different["fid"]
     assert same["kid"] < 0.05 * different["kid"]
+    assert [p.name.split("-")[0] for p in (tmp_path / "cache" / "fid").glob("*.npz")] == ["a1"]  # the reference side

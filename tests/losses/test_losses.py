@@ -41,7 +41,7 @@ def test_losses_are_fp32_under_half_inputs() -> None:
 
 
 @pytest.mark.parametrize("name", ["cycle", "identity", "style", "diversity"])
-def test_reconstruction_losses_are_mean_absolute_error(name: str) -> None:
+def test_reconstruction_losses_are_one_mean_absolute_error(name: str) -> None:
     loss = LOSSES.build(name)
     a, b = torch.zeros(2, 3), torch.tensor([[1.0, -1.0, 2.0], [0.0, 0.0, 0.0]])
     assert float(loss(a, b)) == pytest.approx(4 / 6)

@@ -8,22 +8,17 @@ import gancraft.components  # noqa: F401
 from gancraft.registry import NETWORKS
 
 #: name -> (constructor kwargs, call that takes the network and returns an output tensor)
+_X = lambda: torch.randn(2, 3, 32, 32)  # noqa: E731
+_Y = lambda: torch.tensor([0, 2])  # noqa: E731
+_THIN = {"img_size": 32, "base_dim": 8, "max_conv_dim": 32}
 TINY = {
-    "resnet_generator": ({"ngf": 4, "n_blocks": 1}, lambda net: net(torch.randn(2, 3, 32, 32))),
-    "patchgan_discriminator": ({"ndf": 4, "n_layers": 2}, lambda net: net(torch.randn(2, 3, 32, 32))),
+    "resnet_generator": ({"ngf": 4, "n_blocks": 1}, lambda net: net(_X())),
+    "patchgan_discriminator": ({"ndf": 4, "n_layers": 2}, lambda net: net(_X())),
+    "stargan_v2_generator": ({**_THIN, "style_dim": 8}, lambda net: net(_X(), torch.randn(2, 8))),
+    "stargan_v2_mapping": ({"latent_dim": 4, "style_dim": 8, "num_domains": 3, "hidden_dim": 16}, lambda net: net(torch.randn(2, 4), _Y())),
+    "stargan_v2_style_encoder": ({**_THIN, "style_dim": 8, "num_domains": 3}, lambda net: net(_X(), _Y())),
+    "stargan_v2_discriminator": ({**_THIN, "num_domains": 3}, lambda net: net(_X(), _Y())),
 }
-
-
-def _stargan_calls() -> None:
-    """StarGAN v2 networks register themselves with their own tiny calls (see their tests)."""
-    try:
-        from tests.networks.test_stargan_v2 import TINY_NETWORKS  # type: ignore[import-not-found]
-    except ImportError:
-        return
-    TINY.update(TINY_NETWORKS)
-
-
-_stargan_calls()
 
 
 @pytest.mark.parametrize("name", NETWORKS.names())

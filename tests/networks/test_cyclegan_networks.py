@@ -60,3 +60,16 @@ def test_bad_options_are_config_errors() -> None:
         ResnetGenerator(upsample="pixelshuffle")
     with pytest.raises(ConfigError, match="norm"):
         PatchDiscriminator(norm="layer")
+
+
+def test_attention_generator_blends_with_the_input() -> None:
+    torch.manual_seed(0)
+    g = ResnetGenerator(ngf=4, n_blocks=1, attention=True)
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        g.head[1].bias[-1] = -30.0  # mask ~ 0: the input passes through untouched
+        assert torch.allclose(g(x), x, atol=1e-6)
+        g.head[1].bias[-1] = 30.0  # mask ~ 1: the plain tanh output
+        y = g.head(g.up(g.blocks(g.down(g.stem(x)))))
+        assert torch.allclose(g(x), torch.tanh(y[:, :3]), atol=1e-6)
+    assert g(x).shape == x.shape

@@ -11,7 +11,7 @@ from safetensors.torch import load_file
 from gancraft.data.transforms import to_tensor
 from gancraft.errors import MissingWeightsError
 from gancraft.world import STYLES, face_seed, render_variants
-from gancraft.world.oracle import CLASSES, WEIGHTS_PATH, load_oracle, preprocess, train_oracle
+from gancraft.world.oracle import CLASSES, INPUT_HW, WEIGHTS_PATH, load_oracle, preprocess, train_oracle
 
 
 def test_shipped_weights_are_small_and_load() -> None:
@@ -37,8 +37,8 @@ def test_oracle_classifies_held_out_renders() -> None:
 
 
 def test_any_input_size_is_resized_to_the_oracle_crop() -> None:
-    assert preprocess(torch.zeros(2, 3, 200, 200)).shape == (2, 3, 64, 64)
-    assert preprocess(torch.zeros(1, 3, 48, 48)).shape == (1, 3, 64, 64)
+    assert preprocess(torch.zeros(2, 3, 200, 200)).shape == (2, 3, *INPUT_HW)
+    assert preprocess(torch.zeros(1, 3, 48, 48)).shape == (1, 3, *INPUT_HW)
 
 
 def test_missing_weights_name_the_fix(tmp_path: Path) -> None:
