@@ -88,7 +88,7 @@ def run_demo(out: Path, overrides: Sequence[str] = (), n_eval: int = 200, n_show
     groups = list(result["by_group"])
     metric_rows = [[k, _fmt(v)] + [_fmt(result["by_group"][g].get(k, float("nan"))) for g in groups] for k, v in result["overall"].items()]
     sections = [
-        ("Run", html_table(["", ""], [["recipe", RECIPE], ["checkpoint", str(checkpoint)], ["training time this call (min)", f"{train_minutes:.1f}"],
+        ("Run", html_table(None, [["recipe", RECIPE], ["checkpoint", str(checkpoint)], ["training time this call (min)", f"{train_minutes:.1f}"],
                                      ["held-out faces", str(result["n"])], ["image size", f"{result['size']} px"],
                                      ["files translated", f"{len(translated['a2b'])} + {len(translated['b2a'])} in translated/"]])),
         ("Targets", html_table(["metric", "measured", "target", ""], [[k, _fmt(v), t, "pass" if ok else "FAIL"] for k, v, t, ok in targets])),

@@ -48,10 +48,11 @@ def plot_losses(metrics_jsonl: Path, path: Path, keys: Sequence[str] | None = No
     return path
 
 
-def html_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
+def html_table(header: Sequence[str] | None, rows: Sequence[Sequence[Any]]) -> str:
+    """An HTML table; ``header=None`` for a key/value table without a heading row."""
+    head = "<thead><tr>" + "".join(f"<th>{html.escape(str(h))}</th>" for h in header) + "</tr></thead>" if header else ""
     body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return f"<table>{head}<tbody>{body}</tbody></table>"
 
 
 _STYLE = """
