@@ -16,6 +16,7 @@ from gancraft.evaluation import features as features_mod
 from gancraft.evaluation import fid as fid_mod
 from gancraft.evaluation import fid_from_features, kid_from_features
 from gancraft.registry import METRICS
+from stand_ins import TinyExtractor
 
 
 def reference_fid(a: np.ndarray, b: np.ndarray) -> float:
@@ -107,18 +108,6 @@ def test_kid_subsets_follow_the_seed() -> None:
 
 
 # ----------------------------------------------------------------------------- extractors
-
-
-class TinyExtractor(nn.Module):
-    """A fixed random conv net standing in for Inception: [0, 255] 299 px -> 16 features."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        torch.manual_seed(0)
-        self.layers = nn.Sequential(nn.Conv2d(3, 16, 5, stride=4), nn.ReLU(), nn.AdaptiveAvgPool2d(1))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.layers(x / 255.0).flatten(1)
 
 
 def save_torchscript(path: Path) -> Path:

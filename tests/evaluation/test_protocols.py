@@ -19,20 +19,7 @@ from gancraft.evaluation import protocols
 from gancraft.evaluation.features import resolve_extractor
 from gancraft.evaluation.lpips import ALEXNET_FILE
 from gancraft.registry import MODELS
-
-
-class TinyExtractor(nn.Module):
-    """A fixed random conv net standing in for Inception."""
-
-    name = "tiny-test-extractor"
-
-    def __init__(self) -> None:
-        super().__init__()
-        torch.manual_seed(0)
-        self.layers = nn.Sequential(nn.Conv2d(3, 16, 5, stride=4), nn.ReLU(), nn.AdaptiveAvgPool2d(1))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.layers(x / 255.0).flatten(1)
+from stand_ins import TinyExtractor
 
 
 def make_checkpoint(directory: Path, model_cfg: dict, data_cfg: dict) -> Path:
