@@ -3,7 +3,8 @@
 On a GPU: CycleGAN (the recipe's networks) at 256 px, batch 1 and 16, in fp32 eager
 and in the fast configuration (bf16 autocast, channels_last, torch.compile), with
 steps/s, images/s, peak memory and the speed-up; and StarGAN v2's peak memory at
-256 px, batch 8 (reference architecture), in fp32 and bf16.
+256 px, batch 8 (reference architecture), in fp32 and bf16, without and with activation
+checkpointing (``model.checkpoint_activations``).
 
 Without a GPU (or with ``--cpu``): the same code path at tiny sizes, so that CI can
 check the script still runs (numbers from it mean nothing).
@@ -57,13 +58,14 @@ def cyclegan_case(size: int, batch: int, config: dict[str, Any], device: str, st
             "peak_memory_gib": _peak_gib(device)}
 
 
-def stargan_case(size: int, batch: int, precision: str, device: str, steps: int, arch: dict[str, int]) -> dict[str, Any]:
+def stargan_case(size: int, batch: int, precision: str, device: str, steps: int, arch: dict[str, int],
+                 checkpoint: bool = False) -> dict[str, Any]:
     _free(device)
-    model = harness.stargan_v2(size, device=device, precision=precision, **arch)
+    model = harness.stargan_v2(size, device=device, precision=precision, checkpoint_activations=checkpoint, **arch)
     data = harness.stargan_batch(size, batch, device=device)
     times = harness.time_calls(lambda: model.train_step(data, 0), repeat=steps, warmup=1, device=device)
     peak = _peak_gib(device)
-    return {"precision": precision, "size": size, "batch": batch, "step_s_median": harness.summary(times)["median_s"],
+    return {"precision": precision, "checkpoint_activations": checkpoint, "size": size, "batch": batch, "step_s_median": harness.summary(times)["median_s"],
             "peak_memory_gib": peak, "fits_16gb": None if peak is None else peak < 16 * 1e9 / 2**30}
 
 
@@ -110,9 +112,10 @@ def main(argv: list[str] | None = None) -> int:
             speedups[f"batch_{batch}"] = rows["fast"]["steps_per_s"] / rows["fp32_eager"]["steps_per_s"]
     report["speedup_fast_over_fp32_eager"] = speedups
     if "stargan_v2" in harness.MODELS:
-        for precision in ("fp32", "bf16"):
-            _guarded(report["stargan_v2"], stargan_case, sg["size"], sg["batch"], precision, device, 2 if gpu else 1, sg["arch"])
-            print(report["stargan_v2"][-1], flush=True)
+        for checkpoint in (False, True):  # activation checkpointing: the memory it saves, the time it costs
+            for precision in ("fp32", "bf16"):
+                _guarded(report["stargan_v2"], stargan_case, sg["size"], sg["batch"], precision, device, 2 if gpu else 1, sg["arch"], checkpoint)
+                print(report["stargan_v2"][-1], flush=True)
     path = harness.write_json(args.out, report)
     print(f"speed-up of the fast configuration over fp32 eager: {speedups}")
     print(f"wrote {path}")

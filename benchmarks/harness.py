@@ -35,14 +35,21 @@ def sync(device: torch.device | str) -> None:
 
 
 def cyclegan(size: int, *, ngf: int = 64, n_blocks: int = 9, ndf: int = 64, device: str = "cpu", precision: str = "fp32",
-             channels_last: bool = False, compile: bool = False, batch_passes: bool | None = None, seed: int = 0) -> GANModel:
-    """The recipe's CycleGAN (ResNet-9, 70x70 PatchGAN, BCE, pool 50), set up for training."""
+             channels_last: bool = False, compile: bool = False, batch_passes: bool | None = None, fused_adam: bool = True,
+             seed: int = 0) -> GANModel:
+    """The recipe's CycleGAN (ResNet-9, 70x70 PatchGAN, BCE, pool 50), set up for training.
+    ``batch_passes=False, fused_adam=False`` is the reference's step."""
     torch.manual_seed(seed)
     model = MODELS.build("cyclegan", generator={"name": "resnet_generator", "ngf": ngf, "n_blocks": n_blocks},
                          discriminator={"name": "patchgan_discriminator", "ndf": ndf}, gan_loss="bce")
     if batch_passes is not None:
         model._batch_passes = batch_passes  # False: the reference's six separate generator calls
-    return _setup(model, device, precision, channels_last, compile)
+    model = _setup(model, device, precision, channels_last, compile)
+    if not fused_adam:  # the reference's optimizer: PyTorch's default Adam (foreach), not the fused kernel
+        for name, opt in model.optimizers.items():
+            group = opt.param_groups[0]
+            model.optimizers[name] = torch.optim.Adam(group["params"], lr=group["lr"], betas=group["betas"])
+    return model
 
 
 def stargan_v2(size: int, *, device: str = "cpu", precision: str = "fp32", channels_last: bool = False, compile: bool = False,

@@ -14,7 +14,8 @@ input gradients of the first convolution for real images that ride along in a ba
 
 Results go to ``results/roofline_cpu_<N>threads.json`` and pytest-benchmark's JSON.
 ``ROOFLINE_ROUNDS`` (default 4), ``ROOFLINE_THREADS`` (default: torch's own, one per
-core) and ``ROOFLINE_VARIANTS=reference,gancraft,gancraft_cl`` change the run.
+core) and ``ROOFLINE_VARIANTS=reference,gancraft,gancraft_cl`` (the default; add
+``gancraft_compiled`` for ``trainer.compile=true``, which takes minutes to compile) change the run.
 """
 
 from __future__ import annotations
@@ -29,11 +30,14 @@ import harness
 SIZE, BATCH = 128, 1
 ROUNDS = int(os.environ.get("ROOFLINE_ROUNDS", "4"))
 VARIANTS = {
-    "reference": {"batch_passes": False, "channels_last": False},  # six generator calls, as the reference
-    "gancraft": {"batch_passes": True, "channels_last": False},  # the default
-    "gancraft_cl": {"batch_passes": True, "channels_last": True},  # trainer.channels_last=true
+    "reference": {"batch_passes": False, "channels_last": False, "fused_adam": False},  # six generator calls, foreach Adam
+    "gancraft": {"batch_passes": True, "channels_last": False, "fused_adam": True},  # the default
+    "gancraft_cl": {"batch_passes": True, "channels_last": True, "fused_adam": True},  # trainer.channels_last=true
+    # trainer.compile=true: inductor fuses norms, activations and pads (minutes to compile; opt-in)
+    "gancraft_compiled": {"batch_passes": True, "channels_last": False, "fused_adam": True, "compile": True},
 }
-WANTED = [v for v in os.environ.get("ROOFLINE_VARIANTS", ",".join(VARIANTS)).split(",") if v in VARIANTS]
+DEFAULT_VARIANTS = "reference,gancraft,gancraft_cl"
+WANTED = [v for v in os.environ.get("ROOFLINE_VARIANTS", DEFAULT_VARIANTS).split(",") if v in VARIANTS]
 if os.environ.get("ROOFLINE_THREADS"):
     torch.set_num_threads(int(os.environ["ROOFLINE_THREADS"]))
 
@@ -43,6 +47,8 @@ def test_cyclegan_step_share_of_matmul(benchmark) -> None:
     for name in WANTED:
         model = harness.cyclegan(SIZE, **VARIANTS[name])
         batch = harness.cyclegan_batch(SIZE, BATCH, channels_last=VARIANTS[name]["channels_last"])
+        if VARIANTS[name].get("compile"):
+            model.train_step(batch, 0)  # compiles; the flop counter cannot see inside compiled kernels
         flops = harness.count_flops(lambda: model.train_step(batch, 0))  # also the warm-up step
         runs[name] = {"model": model, "batch": batch, "flops": flops, "times": []}
     matmul: list[dict[str, float]] = []

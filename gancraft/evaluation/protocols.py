@@ -41,7 +41,7 @@ from gancraft.evaluation import fid as fidlib
 
 log = logging.getLogger(__name__)
 
-KINDS = ("cyclegan", "stargan_v2", "world")
+KINDS = ("cyclegan", "stargan_v2", "world", "world_styles")
 #: settings given as objects by library callers; never read from YAML
 _OBJECT_SETTINGS = ("extractor",)
 
@@ -254,6 +254,25 @@ def _extractor(settings: dict[str, Any], device: torch.device) -> Any:
     return resolve_extractor(settings.get("extractor"), device=device)
 
 
+def _lpips(settings: dict[str, Any], translator: Any, out: Outcome) -> Any:
+    """The LPIPS model the settings ask for: ``lpips: true`` (weights required), ``false``, or
+    ``auto`` (used when the AlexNet weights are found, else skipped with a note)."""
+    from gancraft.evaluation.lpips import load_lpips, resolve_alexnet_weights
+
+    wanted = settings.get("lpips", True)
+    if wanted is False:
+        return None
+    try:
+        weights = resolve_alexnet_weights(settings.get("lpips_weights"))
+    except MissingWeightsError as err:
+        if wanted == "auto":
+            out.notes.append(f"LPIPS skipped: {err}")
+            return None
+        raise MissingWeightsError(f"{str(err).replace('(weights=PATH)', '(lpips_weights=PATH)')}, or lpips=false to skip LPIPS") from None
+    out.lpips = {"weights": str(weights), "net": "alex", "version": "0.1"}
+    return load_lpips(weights, device=translator.device)
+
+
 def run_cyclegan(translator: Any, settings: dict[str, Any]) -> Outcome:
     """FID/KID of translated test A vs real test B (``a2b``) and the reverse (``b2a``)."""
     ext = _extractor(settings, translator.device)
@@ -290,7 +309,7 @@ def run_stargan_v2(translator: Any, settings: dict[str, Any]) -> Outcome:
     """FID per (source, target) pair and LPIPS diversity, in latent and reference modes."""
     from tqdm import tqdm
 
-    from gancraft.evaluation.lpips import load_lpips, lpips_diversity, resolve_alexnet_weights
+    from gancraft.evaluation.lpips import lpips_diversity
 
     model = translator.model
     domains = list(getattr(model, "domains", []))
@@ -302,14 +321,7 @@ def run_stargan_v2(translator: Any, settings: dict[str, Any]) -> Outcome:
     reals = {d: s.limit(settings.get("num_real")) for d, s in reals.items()}
     batch, num_outs, seed = int(settings["batch_size"]), int(settings["num_outs_per_domain"]), int(settings.get("seed", 0))
     out = Outcome(extractor=ext.describe(), notes=notes)
-    lp_model = None
-    if settings.get("lpips", True):
-        try:
-            weights = resolve_alexnet_weights(settings.get("lpips_weights"))
-        except MissingWeightsError as err:
-            raise MissingWeightsError(f"{str(err).replace('(weights=PATH)', '(lpips_weights=PATH)')}, or lpips=false to skip LPIPS") from None
-        lp_model = load_lpips(weights, device=translator.device)
-        out.lpips = {"weights": str(weights), "net": "alex", "version": "0.1"}
+    lp_model = _lpips(settings, translator, out)
     real_feats = {d: _real_features(reals[d], translator, ext, settings) for d in domains}
     for d in domains:
         out.counts[f"real/{d}"] = len(real_feats[d])
@@ -398,10 +410,33 @@ def run_world(translator: Any, settings: dict[str, Any]) -> Outcome:
     return out
 
 
+def run_world_styles(translator: Any, settings: dict[str, Any]) -> Outcome:
+    """Oracle style accuracy (latent- and reference-guided) and diversity of a multi-domain model."""
+    from gancraft.evaluation.world_styles import style_metrics, style_table
+
+    model = translator.model
+    domains = list(getattr(model, "domains", []))
+    if len(domains) < 2:
+        raise ConfigError("the world_styles protocol needs a multi-domain model (model.domains), e.g. StarGAN v2")
+    out = Outcome()
+    lp_model = _lpips(settings, translator, out)
+    result = style_metrics(translator.translate, domains, model.latent_dim, n=int(settings["n"]),
+                           size=int(settings.get("size") or translator.size), num_outs=int(settings["num_outs"]),
+                           n_diversity=int(settings["n_diversity"]), lpips_model=lp_model,
+                           batch_size=int(settings["batch_size"]), seed=int(settings.get("seed", 0)))
+    for table in ("latent_accuracy", "reference_accuracy", "diversity_l1_band", "diversity_lpips"):
+        out.metrics.update({f"{table}/{d}": v for d, v in result.get(table, {}).items()})
+    out.metrics.update({f"{t}/mean": result[f"{t}_mean"] for t in ("latent_accuracy", "reference_accuracy")})
+    out.counts.update({"faces": result["n"], "diversity_faces": result["n_diversity"]})
+    out.details = {"world_styles": result, "world_table": style_table(result)}
+    return out
+
+
 RUNNERS: dict[str, Callable[[Any, dict[str, Any]], Outcome]] = {
     "cyclegan": run_cyclegan,
     "stargan_v2": run_stargan_v2,
     "world": run_world,
+    "world_styles": run_world_styles,
 }
 
 

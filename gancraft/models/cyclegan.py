@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from gancraft.models.base import GANModel, set_requires_grad
+from gancraft.models.base import GANModel, adam, set_requires_grad
 from gancraft.models.image_pool import ImagePool
 from gancraft.models.schedules import linear_decay
 from gancraft.networks.layers import init_weights
@@ -79,10 +79,9 @@ class CycleGAN(GANModel):
 
     # --- optimisation -------------------------------------------------------------
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        fused = next(self.parameters()).is_cuda  # fused Adam kernels exist on CUDA only
         return {
-            "G": torch.optim.Adam(itertools.chain(self.G_A.parameters(), self.G_B.parameters()), lr=self.lr, betas=self.betas, fused=fused or None),
-            "D": torch.optim.Adam(itertools.chain(self.D_A.parameters(), self.D_B.parameters()), lr=self.lr, betas=self.betas, fused=fused or None),
+            "G": adam(itertools.chain(self.G_A.parameters(), self.G_B.parameters()), lr=self.lr, betas=self.betas),
+            "D": adam(itertools.chain(self.D_A.parameters(), self.D_B.parameters()), lr=self.lr, betas=self.betas),
         }
 
     def configure_schedulers(self, total_steps: int, steps_per_epoch: int) -> dict[str, torch.optim.lr_scheduler.LRScheduler]:

@@ -1,9 +1,10 @@
-"""Small building blocks shared by the networks: norm layers by name, weight init."""
+"""Small building blocks shared by the networks: norm layers by name, weight init, the attention blend."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+import torch
 from torch import nn
 
 from gancraft.errors import ConfigError
@@ -65,3 +66,11 @@ def init_weights(net: nn.Module, kind: str = "normal", gain: float = 0.02) -> nn
 
 def count_parameters(net: nn.Module) -> int:
     return sum(p.numel() for p in net.parameters())
+
+
+def attention_blend(output: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """``(B, C+1, H, W)`` raw output -> ``a * tanh(rgb) + (1 - a) * x`` with the sigmoid mask ``a``
+    in the last channel: the generator repaints where it must and passes every other pixel of
+    ``x`` through (after AttentionGAN/GANimation; not in the reference networks)."""
+    rgb, mask = torch.tanh(output[:, :-1]), torch.sigmoid(output[:, -1:])
+    return mask * rgb + (1 - mask) * x

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from gancraft.errors import ConfigError
-from gancraft.networks.layers import conv_bias, norm_layer
+from gancraft.networks.layers import attention_blend, conv_bias, norm_layer
 from gancraft.registry import NETWORKS
 
 
@@ -92,5 +92,4 @@ class ResnetGenerator(nn.Module):
         y = self.head(self.up(self.blocks(self.down(self.stem(x)))))
         if not self.attention:
             return y
-        rgb, mask = torch.tanh(y[:, :-1]), torch.sigmoid(y[:, -1:])
-        return mask * rgb + (1 - mask) * x
+        return attention_blend(y, x)

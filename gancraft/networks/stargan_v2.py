@@ -21,10 +21,12 @@ from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
+import torch.utils.checkpoint
 from einops import einsum, rearrange
 from torch import nn
 
 from gancraft.errors import ConfigError
+from gancraft.networks.layers import attention_blend
 from gancraft.registry import NETWORKS
 
 SQRT2 = math.sqrt(2.0)
@@ -50,6 +52,19 @@ def _check_size(img_size: int, smallest: int) -> None:
 def pick_domain(per_domain: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """``(B, D, ...)`` outputs of every domain -> ``(B, ...)`` the one of each sample's domain ``y``."""
     return per_domain[torch.arange(per_domain.shape[0], device=per_domain.device), y.to(per_domain.device).long()]
+
+
+def run_block(block: nn.Module, *args: torch.Tensor, checkpoint: bool = False) -> torch.Tensor:
+    """``block(*args)``; with ``checkpoint``, while training with gradients recorded, the block's
+    inner activations are not kept but recomputed during backward (only its inputs are saved).
+
+    Non-reentrant checkpointing also supports double backward, so R1's
+    ``autograd.grad(..., create_graph=True)`` through a checkpointed discriminator is exact
+    (the recomputed activations are then kept by the penalty's graph, so that pass saves less).
+    """
+    if checkpoint and block.training and torch.is_grad_enabled():
+        return torch.utils.checkpoint.checkpoint(block, *args, use_reentrant=False)
+    return block(*args)
 
 
 class ResBlk(nn.Module):
@@ -131,6 +146,10 @@ def high_pass(x: torch.Tensor, w_hpf: float) -> torch.Tensor:
 class Generator(nn.Module):
     """Encoder (ResBlks with IN, down to 16 px at 256) -> decoder (AdaIN ResBlks driven by the style code).
 
+    ``attention=True`` (not in the reference) adds a mask channel and blends the output
+    with the input (:func:`~gancraft.networks.layers.attention_blend`), so pixels outside
+    the part a style changes pass through untouched.
+
     ``forward(x, s, masks=None)``; with ``w_hpf > 0`` the caller supplies ``masks``
     (two heatmaps, ``(B, 1, H, W)`` each: ``masks[0]`` for the 32 px skip, ``masks[1]``
     for 64 and 128 px), whose high-passed encoder features are added to the decoder's.
@@ -143,10 +162,13 @@ class Generator(nn.Module):
         max_conv_dim: int = 512,
         w_hpf: float = 0.0,
         base_dim: int | None = None,
+        attention: bool = False,
+        checkpoint_activations: bool = False,
     ) -> None:
         super().__init__()
         _check_size(img_size, 16)
-        self.img_size, self.w_hpf = img_size, w_hpf
+        self.img_size, self.w_hpf, self.attention = img_size, w_hpf, attention
+        self.checkpoint_activations = checkpoint_activations  # recompute each block in backward: less memory, ~1/3 more compute
         dim_in = base_dim or 2**14 // img_size
         self.stem = nn.Conv2d(3, dim_in, 3, 1, 1)
         self.encoder, self.decoder = nn.ModuleList(), nn.ModuleList()
@@ -161,22 +183,32 @@ class Generator(nn.Module):
             self.encoder.append(ResBlk(dim_out, dim_out, normalize=True))
             self.decoder.insert(0, AdainResBlk(dim_out, dim_out, style_dim, w_hpf))
         width = base_dim or 2**14 // img_size
-        self.to_rgb = nn.Sequential(nn.InstanceNorm2d(width, affine=True), nn.LeakyReLU(0.2), nn.Conv2d(width, 3, 1, 1, 0))
+        self.to_rgb = nn.Sequential(nn.InstanceNorm2d(width, affine=True), nn.LeakyReLU(0.2), nn.Conv2d(width, 3 + int(attention), 1, 1, 0))
+
+    @torch.no_grad()
+    def close_mask(self, bias: float = -3.0) -> None:
+        """With ``attention``: start the mask closed everywhere (``sigmoid(-3)`` = 0.05: zero weights,
+        negative bias), so that outputs begin as the input and the generator opens the mask only
+        where the domain differs. Call after weight init (He init would undo it)."""
+        if self.attention:
+            self.to_rgb[-1].weight[-1].zero_()
+            self.to_rgb[-1].bias[-1] = bias
 
     def forward(self, x: torch.Tensor, s: torch.Tensor, masks: Sequence[torch.Tensor] | None = None) -> torch.Tensor:
-        x = self.stem(x)
+        source, x = x, self.stem(x)
         skips: dict[int, torch.Tensor] = {}
         for block in self.encoder:
             if masks is not None and x.shape[2] in (32, 64, 128):
                 skips[x.shape[2]] = x
-            x = block(x)
+            x = run_block(block, x, checkpoint=self.checkpoint_activations)
         for block in self.decoder:
-            x = block(x, s)
+            x = run_block(block, x, s, checkpoint=self.checkpoint_activations)
             size = x.shape[2]
             if masks is not None and size in skips:
                 mask = F.interpolate(masks[0] if size == 32 else masks[1], size=size, mode="bilinear")
                 x = x + high_pass(mask * skips[size], self.w_hpf)
-        return self.to_rgb(x)
+        out = self.to_rgb(x)
+        return attention_blend(out, source) if self.attention else out
 
 
 class DomainLinear(nn.Module):
@@ -272,6 +304,13 @@ def _trunk(img_size: int, max_conv_dim: int, base_dim: int | None) -> tuple[nn.S
     return nn.Sequential(*blocks), dim_out
 
 
+def _run_trunk(trunk: nn.Sequential, x: torch.Tensor, checkpoint: bool) -> torch.Tensor:
+    """``trunk(x)`` with each ResBlk checkpointed when ``checkpoint`` (see :func:`run_block`)."""
+    for layer in trunk:
+        x = run_block(layer, x, checkpoint=checkpoint) if isinstance(layer, ResBlk) else layer(x)
+    return x
+
+
 @NETWORKS.register("stargan_v2_style_encoder")
 class StyleEncoder(DomainHeads, nn.Module):
     """Image -> style code of domain y: a shared conv trunk, then one linear head per domain."""
@@ -283,10 +322,12 @@ class StyleEncoder(DomainHeads, nn.Module):
         num_domains: int = 2,
         max_conv_dim: int = 512,
         base_dim: int | None = None,
+        checkpoint_activations: bool = False,
     ) -> None:
         super().__init__()
         _check_size(img_size, 8)
         self.num_domains, self.img_size = num_domains, img_size
+        self.checkpoint_activations = checkpoint_activations
         self.trunk, width = _trunk(img_size, max_conv_dim, base_dim)
         self.head = DomainLinear(num_domains, width, style_dim)
 
@@ -294,7 +335,7 @@ class StyleEncoder(DomainHeads, nn.Module):
         return [(self.head, "weight"), (self.head, "bias")]
 
     def all_domains(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.trunk(x).flatten(1))
+        return self.head(_run_trunk(self.trunk, x, self.checkpoint_activations).flatten(1))
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return pick_domain(self.all_domains(x), y)
@@ -304,10 +345,12 @@ class StyleEncoder(DomainHeads, nn.Module):
 class Discriminator(DomainHeads, nn.Module):
     """Multi-task discriminator: a shared conv trunk and one real/fake logit per domain."""
 
-    def __init__(self, img_size: int = 256, num_domains: int = 2, max_conv_dim: int = 512, base_dim: int | None = None) -> None:
+    def __init__(self, img_size: int = 256, num_domains: int = 2, max_conv_dim: int = 512, base_dim: int | None = None,
+                 checkpoint_activations: bool = False) -> None:
         super().__init__()
         _check_size(img_size, 8)
         self.num_domains, self.img_size = num_domains, img_size
+        self.checkpoint_activations = checkpoint_activations
         self.trunk, width = _trunk(img_size, max_conv_dim, base_dim)
         self.head = nn.Conv2d(width, num_domains, 1, 1, 0)
 
@@ -320,7 +363,7 @@ class Discriminator(DomainHeads, nn.Module):
         self.head.out_channels = len(source)
 
     def all_domains(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.trunk(x)).flatten(1)
+        return self.head(_run_trunk(self.trunk, x, self.checkpoint_activations)).flatten(1)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return pick_domain(self.all_domains(x), y)

@@ -24,5 +24,6 @@ def test_gpu_script_cpu_path_writes_its_json(tmp_path: Path) -> None:
     assert all("error" not in r and r["steps_per_s"] > 0 for r in rows), rows
     assert rows[1]["precision"] == "bf16" and rows[1]["channels_last"]
     assert set(report["speedup_fast_over_fp32_eager"]) == {"batch_1", "batch_2"}
-    assert [r["precision"] for r in report["stargan_v2"]] == ["fp32", "bf16"]
+    assert [(r["precision"], r["checkpoint_activations"]) for r in report["stargan_v2"]] == [
+        ("fp32", False), ("bf16", False), ("fp32", True), ("bf16", True)]
     assert all("error" not in r for r in report["stargan_v2"]), report["stargan_v2"]

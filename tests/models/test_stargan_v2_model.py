@@ -225,3 +225,31 @@ def test_tiny_run_learns_style_reconstruction_and_z_matters():
     a = model.translate(x, domain="b", z=torch.zeros(1, 4))
     b = model.translate(x, domain="b", z=torch.ones(1, 4) * 2)
     assert (a - b).abs().mean() > 1e-3
+
+
+# --- activation checkpointing --------------------------------------------------------------
+
+
+def test_checkpointed_train_step_gives_the_same_weights_and_keeps_less():
+    from gancraft.engine.memory import saved_tensor_bytes
+
+    weights, saved = {}, {}
+    for ckpt in (False, True):
+        model = tiny(checkpoint_activations=ckpt)
+        assert model.generator.checkpoint_activations is ckpt and model.discriminator.checkpoint_activations is ckpt
+        assert "checkpoint_activations" not in model.arch  # the weights do not depend on it
+        model.setup(10, 10, Precision("fp32"))
+        model.train()
+        data = batch(seed=1)
+        torch.manual_seed(1)
+        # the generator step's graph, measured before its backward frees it
+        g = model.generator
+        saved[ckpt] = saved_tensor_bytes(lambda: g(data["image"], torch.randn(4, 8)), exclude=list(g.parameters())).peak_bytes
+        torch.manual_seed(2)
+        for step in range(2):  # the second step runs Adam with moments from the first
+            model.train_step(data, step)
+        weights[ckpt] = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    assert saved[True] < 0.6 * saved[False]  # checkpointing really was on
+    assert weights[True].keys() == weights[False].keys()
+    for key, value in weights[False].items():
+        torch.testing.assert_close(weights[True][key], value, rtol=1e-5, atol=1e-5, msg=key)

@@ -112,3 +112,59 @@ def test_high_pass_skips_use_the_callers_masks():
 def test_bad_size_is_a_config_error():
     with pytest.raises(ConfigError, match="power of two"):
         Generator(48)
+
+
+@pytest.mark.parametrize("net_cls", [Discriminator, StyleEncoder])
+def test_checkpointed_trunk_supports_r1s_double_backward(net_cls):
+    """Non-reentrant checkpointing keeps ``autograd.grad(create_graph=True)`` exact, so the R1
+    penalty (a gradient of a gradient) through a checkpointed discriminator is unchanged."""
+    from gancraft.losses.r1 import r1_penalty
+
+    x = torch.randn(3, 3, 32, 32)
+    y = torch.tensor([0, 1, 1])
+    results = []
+    for ckpt in (False, True):
+        torch.manual_seed(0)
+        net = net_cls(32, num_domains=2, checkpoint_activations=ckpt, **THIN).train()
+        xr = x.clone().requires_grad_(True)
+        out = net(xr, y)
+        penalty = r1_penalty(out.sum(-1) if out.dim() > 1 else out, xr)
+        grads = torch.autograd.grad(penalty + out.sum(), list(net.parameters()))
+        results.append((penalty.detach(), grads))
+    torch.testing.assert_close(results[1][0], results[0][0])
+    for a, b in zip(results[1][1], results[0][1]):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_checkpointing_is_off_without_grad_or_in_eval(monkeypatch):
+    calls = []
+    import torch.utils.checkpoint as tuc
+
+    real = tuc.checkpoint
+    monkeypatch.setattr(tuc, "checkpoint", lambda *a, **k: calls.append(1) or real(*a, **k))
+    torch.manual_seed(0)
+    gen = Generator(32, style_dim=8, checkpoint_activations=True, **THIN)
+    x, s = torch.randn(2, 3, 32, 32), torch.randn(2, 8)
+    with torch.no_grad():
+        gen(x, s)
+    gen.eval()
+    gen(x, s)
+    assert calls == []
+    gen.train()
+    gen(x, s)
+    assert len(calls) == len(gen.encoder) + len(gen.decoder)
+
+
+def test_attention_generator_starts_near_the_input_and_blends():
+    torch.manual_seed(0)
+    g = Generator(img_size=32, style_dim=8, max_conv_dim=16, base_dim=8, attention=True)
+    g.apply(he_init)
+    g.close_mask()
+    x, s = torch.rand(2, 3, 32, 32) * 2 - 1, torch.randn(2, 8)
+    with torch.no_grad():
+        # sigmoid(-3) = 0.047: the output starts within ~0.1 of the input
+        assert (g(x, s) - x).abs().max() < 0.1
+        g.to_rgb[-1].bias[-1] = -30.0
+        assert torch.allclose(g(x, s), x, atol=1e-6)
+    assert g(x, s).shape == x.shape
+    assert Generator(img_size=32, base_dim=8, max_conv_dim=16).to_rgb[-1].out_channels == 3  # off by default
