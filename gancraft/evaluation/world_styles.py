@@ -45,10 +45,6 @@ def mean_pairwise_band_l1(outputs: torch.Tensor, band: torch.Tensor) -> torch.Te
     return (diff * m).flatten(2).sum(2).div(m.flatten(2).sum(2).clamp_min(1)).mean(1)
 
 
-def _chunks(n: int, size: int) -> list[slice]:
-    return [slice(i, min(i + size, n)) for i in range(0, n, size)]
-
-
 def style_metrics(
     translate: Translate,
     domains: Sequence[str],
@@ -72,6 +68,8 @@ def style_metrics(
     from gancraft.world.styles import NO_GLASSES
 
     domains = list(domains)
+    if num_outs < 2:
+        raise ConfigError(f"diversity needs at least two outputs per face, got num_outs={num_outs}")
     oracle = oracle or load_oracle()
     unknown = [d for d in domains if d != NO_GLASSES and d not in oracle.classes]
     if unknown:
@@ -93,8 +91,9 @@ def style_metrics(
         k = len(idx)
         z = torch.randn(k, latent_dim, generator=g)
         x, references = sources[idx], rendered(target)[(idx + 1) % n]  # another face wearing the target
-        latent = torch.cat([translate(x[c], domain=target, z=z[c]) for c in _chunks(k, batch_size)])
-        reference = torch.cat([translate(x[c], domain=target, reference=references[c]) for c in _chunks(k, batch_size)])
+        latent = torch.cat([translate(xs, domain=target, z=zs) for xs, zs in zip(x.split(batch_size), z.split(batch_size))])
+        reference = torch.cat([translate(xs, domain=target, reference=rs)
+                               for xs, rs in zip(x.split(batch_size), references.split(batch_size))])
         labels = oracle(latent).label
         result["latent_accuracy"][target] = sum(lbl == target for lbl in labels) / k
         result["reference_accuracy"][target] = sum(lbl == target for lbl in oracle(reference).label) / k
@@ -102,14 +101,13 @@ def style_metrics(
     for key in ("latent_accuracy", "reference_accuracy"):
         result[f"{key}_mean"] = sum(result[key].values()) / len(domains)
     m = result["n_diversity"]
-    plain, band = es.no_glasses[:m], es.band[:m]
+    chunk = max(1, batch_size // num_outs)
+    plain, band = es.no_glasses[:m].split(chunk), es.band[:m].split(chunk)
     for style in styles:
         l1, lp = [], []
-        for c in _chunks(m, max(1, batch_size // num_outs)):
-            outs = translate(plain[c], domain=style, num=num_outs, seed=seed)  # B x K x 3 x H x W
-            if outs.dim() == 4:  # num_outs == 1 returns B x 3 x H x W
-                outs = outs.unsqueeze(1)
-            l1.append(mean_pairwise_band_l1(outs.cpu().float(), band[c]))
+        for faces, bands in zip(plain, band):
+            outs = translate(faces, domain=style, num=num_outs, seed=seed)  # B x K x 3 x H x W
+            l1.append(mean_pairwise_band_l1(outs.cpu().float(), bands))
             if lpips_model is not None:
                 lp.append(lpips_diversity(outs.transpose(0, 1), model=lpips_model) * outs.shape[0])
         result["diversity_l1_band"][style] = float(torch.cat(l1).mean())

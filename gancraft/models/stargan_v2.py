@@ -107,11 +107,10 @@ class StarGANv2(GANModel):
         n = len(domains)
         # checkpoint_activations trades compute for memory and leaves the weights as they are,
         # so it is not part of self.arch (a checkpoint loads with either setting)
-        ckpt = checkpoint_activations
-        self.generator = Generator(img_size, style_dim, max_conv_dim, w_hpf, base_dim, attention, checkpoint_activations=ckpt)
+        self.generator = Generator(img_size, style_dim, max_conv_dim, w_hpf, base_dim, attention, checkpoint_activations)
         self.mapping_network = MappingNetwork(latent_dim, style_dim, n, hidden_dim)
-        self.style_encoder = StyleEncoder(img_size, style_dim, n, max_conv_dim, base_dim, checkpoint_activations=ckpt)
-        self.discriminator = Discriminator(img_size, n, max_conv_dim, base_dim, checkpoint_activations=ckpt)
+        self.style_encoder = StyleEncoder(img_size, style_dim, n, max_conv_dim, base_dim, checkpoint_activations)
+        self.discriminator = Discriminator(img_size, n, max_conv_dim, base_dim, checkpoint_activations)
         for name in ONLINE:
             getattr(self, name).apply(he_init)
         self.generator.close_mask()

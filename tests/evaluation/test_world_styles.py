@@ -88,3 +88,8 @@ def test_world_styles_protocol_on_a_stargan_checkpoint(tmp_path: Path, alexnet_f
         protocols.run_protocol(make_checkpoint(tmp_path / "cg", {"name": "cyclegan", "generator": {"name": "resnet_generator", "ngf": 4, "n_blocks": 1},
                                                                  "discriminator": {"name": "patchgan_discriminator", "ndf": 4, "n_layers": 1}},
                                                {"name": "glasses_world", "size": 32, "n": 2}), "world_styles", tmp_path / "e3", device="cpu")
+
+
+def test_style_metrics_need_two_outputs_for_diversity() -> None:
+    with pytest.raises(ConfigError, match="num_outs=1"):
+        style_metrics(scripted_translate, ["no_glasses", "round"], latent_dim=4, n=2, size=32, num_outs=1, oracle=PixelOracle())
