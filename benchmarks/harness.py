@@ -20,11 +20,11 @@ from torch.utils.flop_counter import FlopCounterMode
 
 import gancraft.components  # noqa: F401  (fills the registries)
 from gancraft.engine.acceleration import prepare_networks
-from gancraft.engine.distributed import DistributedContext
-from gancraft.engine.precision import Precision
+from gancraft.core.distributed import DistributedContext
+from gancraft.core.precision import Precision
 from gancraft.engine.trainer import TrainerConfig
 from gancraft.models.base import GANModel
-from gancraft.registry import MODELS
+from gancraft.core.registry import MODELS
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

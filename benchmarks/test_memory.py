@@ -27,7 +27,7 @@ from torch._subclasses.fake_tensor import FakeTensorMode
 
 import harness
 from gancraft.engine.memory import GiB, MemoryEstimate, SavedTensorTracker, optimizer_bytes, parameter_bytes
-from gancraft.engine.precision import Precision
+from gancraft.core.precision import Precision
 from gancraft.models.stargan_v2 import StarGANv2
 from gancraft.networks.stargan_v2 import AdainResBlk, ResBlk
 

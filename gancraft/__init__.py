@@ -1,7 +1,7 @@
 """gancraft: a modular PyTorch library for unpaired image-to-image GANs."""
 
-from gancraft.errors import GancraftError
-from gancraft.registry import DATASETS, LOSSES, METRICS, MODELS, NETWORKS, Registry
+from gancraft.core.errors import GancraftError
+from gancraft.core.registry import DATASETS, LOSSES, METRICS, MODELS, NETWORKS, Registry
 
 __version__ = "0.1.0"
 

@@ -14,7 +14,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
-from gancraft.errors import GancraftError
+from gancraft.core.errors import GancraftError
 
 # (command, subcommand or None) -> "module:function"
 COMMANDS: dict[tuple[str, str | None], str] = {

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gancraft.errors import ConfigError
-from gancraft.registry import REGISTRIES
+from gancraft.core.errors import ConfigError
+from gancraft.core.registry import REGISTRIES
 
 
 def _require(args: dict[str, str], *keys: str) -> None:

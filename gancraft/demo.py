@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from gancraft.errors import GancraftError
+from gancraft.core.errors import GancraftError
 
 RECIPE = "cyclegan_glasses_cpu"
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from gancraft.errors import ConfigError
+from gancraft.core.errors import ConfigError
 
 #: keys the command line consumes before Hydra sees the rest
 COMMAND_KEYS = ("recipe",)

@@ -4,7 +4,7 @@ import sys
 import pytest
 
 from gancraft.cli import main, parse_key_values
-from gancraft.errors import GancraftError
+from gancraft.core.errors import GancraftError
 
 
 def test_parse_key_values() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from gancraft.engine.run import build_trainer
-from gancraft.errors import ConfigError
+from gancraft.core.errors import ConfigError
 from gancraft.recipes import compose_recipe, list_recipes
 from tests.conftest import TINY_CYCLEGAN
 
@@ -80,7 +80,7 @@ def test_recipe_trains_two_tiny_steps(recipe: str, toy_root: Path, tmp_path: Pat
 
 def test_an_added_domain_run_saves_its_resolved_domains(toy_root: Path, tmp_path: Path, stargan_ckpt: Path) -> None:
     """The checkpoint stands alone: its config lists the domains, not a pointer to the old run."""
-    from gancraft.engine.checkpoint import load_config
+    from gancraft.core.checkpoint import load_config
 
     cfg = compose("stargan_v2_add_domain", toy_root, stargan_ckpt, "trainer.max_steps=1", "trainer.sample_every=0", f"run_dir={tmp_path}")
     saved = load_config(build_trainer(cfg).fit())

@@ -1,4 +1,4 @@
-"""Data sets, registered by name in :data:`gancraft.registry.DATASETS`."""
+"""Data sets, registered by name in :data:`gancraft.core.registry.DATASETS`."""
 
 from gancraft.data import celeba, domains, folders  # noqa: F401  (registration)
 from gancraft.data.image_io import list_images, load_image

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from gancraft.data.folders import ImageList, UnpairedImages, make_transform
-from gancraft.errors import ConfigError, DataError
-from gancraft.registry import DATASETS
+from gancraft.core.errors import ConfigError, DataError
+from gancraft.core.registry import DATASETS
 
 SPLITS = {"train": 0, "val": 1, "test": 2}
 

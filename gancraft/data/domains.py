@@ -26,8 +26,8 @@ from gancraft.data.folders import ImageList
 from gancraft.data.image_io import list_images
 from gancraft.data.sampling import SampleKey, item_generator, unpack_key
 from gancraft.data.transforms import ImageTransform
-from gancraft.errors import ConfigError, DataError
-from gancraft.registry import DATASETS
+from gancraft.core.errors import ConfigError, DataError
+from gancraft.core.registry import DATASETS
 
 
 def random_resized_crop(image: Image.Image, generator: torch.Generator, scale=(0.8, 1.0), ratio=(0.9, 1.1)) -> Image.Image:
@@ -156,7 +156,7 @@ def resolve_domains(
     if domains is not None:
         out = list(domains)
     elif domains_from:
-        from gancraft.engine.checkpoint import find_checkpoint, load_config
+        from gancraft.core.checkpoint import find_checkpoint, load_config
 
         model_cfg = load_config(find_checkpoint(domains_from)).get("model", {})
         out = list(model_cfg.get("domains", None) or [])

@@ -12,8 +12,8 @@ from gancraft.data.image_io import list_images, load_image
 from gancraft.data.prepared import find_prepared
 from gancraft.data.sampling import SampleKey, item_generator, unpack_key
 from gancraft.data.transforms import ImageTransform
-from gancraft.errors import ConfigError, DataError
-from gancraft.registry import DATASETS
+from gancraft.core.errors import ConfigError, DataError
+from gancraft.core.registry import DATASETS
 
 log = logging.getLogger(__name__)
 

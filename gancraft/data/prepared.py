@@ -35,7 +35,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from gancraft.data.image_io import IMAGE_SUFFIXES, load_image
-from gancraft.errors import ConfigError, DataError
+from gancraft.core.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
 

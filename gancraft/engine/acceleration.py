@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from gancraft.engine.distributed import DistributedContext, GradientAllReduce, broadcast_module
+from gancraft.core.distributed import DistributedContext, GradientAllReduce, broadcast_module
 
 if TYPE_CHECKING:
     from gancraft.engine.trainer import TrainerConfig
@@ -38,7 +38,7 @@ class CompiledNetwork(nn.Module):
     with one warning, when compiling fails (no C++ compiler, an unsupported op, ...).
 
     The eager network is ``_orig_mod``, as in ``torch.compile``'s own wrapper, so
-    checkpoints and :func:`gancraft.engine.checkpoint.unwrap` see the plain network.
+    checkpoints and :func:`gancraft.core.checkpoint.unwrap` see the plain network.
     """
 
     def __init__(self, net: nn.Module, name: str = "network", **compile_kwargs: Any) -> None:
@@ -66,7 +66,7 @@ def prepare_networks(model: GANModel, config: TrainerConfig, ctx: DistributedCon
       tensor cores and oneDNN's fastest convolutions want.
     - several ranks: every network starts from rank 0's weights, and each optimizer
       step first averages its gradients over ranks (:class:`GradientAllReduce`; why
-      not DDP: see :mod:`gancraft.engine.distributed`).
+      not DDP: see :mod:`gancraft.core.distributed`).
     - ``compile``: each trainable network compiled separately (:class:`CompiledNetwork`).
     """
     configure_backends(device)

@@ -12,10 +12,10 @@ import torch
 import torch.distributed as dist
 from omegaconf import DictConfig, OmegaConf
 
-from gancraft.engine.checkpoint import find_checkpoint
-from gancraft.engine.distributed import DistributedContext, init_distributed
+from gancraft.core.checkpoint import find_checkpoint
+from gancraft.core.distributed import DistributedContext, init_distributed
 from gancraft.engine.trainer import Trainer, TrainerConfig
-from gancraft.registry import DATASETS, MODELS
+from gancraft.core.registry import DATASETS, MODELS
 
 log = logging.getLogger(__name__)
 _ABSENT = object()

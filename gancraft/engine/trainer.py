@@ -24,11 +24,11 @@ from tqdm import tqdm
 
 from gancraft import __version__
 from gancraft.data.sampling import EpochSampler
-from gancraft.engine import checkpoint as ckpt
-from gancraft.engine.distributed import DistributedContext, barrier, reduce_mean
+from gancraft.core import checkpoint as ckpt
+from gancraft.core.distributed import DistributedContext, barrier, reduce_mean
 from gancraft.engine.logger import MetricLogger
-from gancraft.engine.precision import Precision
-from gancraft.errors import ConfigError
+from gancraft.core.precision import Precision
+from gancraft.core.errors import ConfigError
 from gancraft.models.base import GANModel
 
 log = logging.getLogger(__name__)

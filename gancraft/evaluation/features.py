@@ -28,7 +28,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from gancraft.errors import MissingWeightsError
+from gancraft.core.errors import MissingWeightsError
 
 CLEANFID_INCEPTION_FILE = "inception-2015-12-05.pt"
 FID_HELPER_FILE = "default_1.pt"

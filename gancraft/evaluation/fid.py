@@ -29,9 +29,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from gancraft.errors import ConfigError, DataError
+from gancraft.core.errors import ConfigError, DataError
 from gancraft.evaluation.features import FeatureExtractor, cache_dir, file_digest, resolve_extractor
-from gancraft.registry import METRICS
+from gancraft.core.registry import METRICS
 
 log = logging.getLogger(__name__)
 

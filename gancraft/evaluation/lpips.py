@@ -18,8 +18,8 @@ from typing import Any
 
 import torch
 
-from gancraft.errors import MissingWeightsError
-from gancraft.registry import METRICS
+from gancraft.core.errors import MissingWeightsError
+from gancraft.core.registry import METRICS
 
 ALEXNET_FILE = "alexnet-owt-7be5be79.pth"
 WEIGHTS_ENV = "GANCRAFT_LPIPS_ALEXNET"

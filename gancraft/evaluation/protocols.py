@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from gancraft.errors import ConfigError, MissingWeightsError
+from gancraft.core.errors import ConfigError, MissingWeightsError
 from gancraft.evaluation import fid as fidlib
 
 log = logging.getLogger(__name__)
@@ -170,7 +170,7 @@ def _data_config(translator: Any) -> dict[str, Any]:
 
 def _cyclegan_sets(translator: Any, settings: dict[str, Any]) -> tuple[ImageSet, ImageSet]:
     from gancraft.data.image_io import list_images
-    from gancraft.registry import DATASETS
+    from gancraft.core.registry import DATASETS
 
     if settings.get("test_a") or settings.get("test_b"):
         if not (settings.get("test_a") and settings.get("test_b")):
@@ -195,7 +195,7 @@ def _cyclegan_sets(translator: Any, settings: dict[str, Any]) -> tuple[ImageSet,
 def _domain_sets(translator: Any, settings: dict[str, Any], domains: list[str]) -> tuple[dict[str, ImageSet], dict[str, ImageSet], list[str]]:
     """(sources/references per domain, real training images per domain, notes)."""
     from gancraft.data.image_io import list_images
-    from gancraft.registry import DATASETS
+    from gancraft.core.registry import DATASETS
 
     notes: list[str] = []
     data = _data_config(translator) if not settings.get("train_root") else {}
@@ -503,7 +503,7 @@ def run_protocol(checkpoint_dir: str | Path, protocol_name: str, out_dir: str | 
     ``extractor=PATH``, ...). Returns what ``metrics.json`` holds.
     """
     import gancraft.components  # noqa: F401  (models and data sets by name)
-    from gancraft.engine import checkpoint as ckpt
+    from gancraft.core import checkpoint as ckpt
     from gancraft.inference.translator import Translator
 
     objects = {k: overrides.pop(k) for k in _OBJECT_SETTINGS if k in overrides and not isinstance(overrides[k], (str, type(None)))}

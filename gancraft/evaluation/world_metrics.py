@@ -32,8 +32,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from gancraft.errors import ConfigError
-from gancraft.registry import METRICS
+from gancraft.core.errors import ConfigError
+from gancraft.core.registry import METRICS
 
 Translator = Callable[..., torch.Tensor]
 GROUPS = ("light", "medium", "dark")

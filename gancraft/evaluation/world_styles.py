@@ -28,7 +28,7 @@ from typing import Any
 
 import torch
 
-from gancraft.errors import ConfigError
+from gancraft.core.errors import ConfigError
 
 Translate = Callable[..., torch.Tensor]
 

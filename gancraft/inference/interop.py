@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from gancraft.errors import CheckpointError
+from gancraft.core.errors import CheckpointError
 from gancraft.networks.patchgan import PatchDiscriminator
 from gancraft.networks.resnet_generator import ResnetGenerator
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import torch
 
-from gancraft.errors import CheckpointError
+from gancraft.core.errors import CheckpointError
 from gancraft.models.stargan_v2 import StarGANv2
 
 _BLOCK_RENAMES = ((".conv1x1.", ".skip."), (".fc.", ".affine."))

@@ -13,9 +13,9 @@ from tqdm import tqdm
 
 from gancraft.data.image_io import IMAGE_SUFFIXES, list_images, load_image
 from gancraft.data.transforms import ImageTransform, to_pil
-from gancraft.engine import checkpoint as ckpt
-from gancraft.errors import ConfigError, DataError
-from gancraft.registry import MODELS
+from gancraft.core import checkpoint as ckpt
+from gancraft.core.errors import ConfigError, DataError
+from gancraft.core.registry import MODELS
 
 
 def _device(name: str | torch.device) -> torch.device:

@@ -1,4 +1,4 @@
-"""Losses, registered by name in :data:`gancraft.registry.LOSSES`."""
+"""Losses, registered by name in :data:`gancraft.core.registry.LOSSES`."""
 
 from gancraft.losses import adversarial, r1, reconstruction  # noqa: F401  (registration)
 from gancraft.losses.adversarial import AdversarialLoss

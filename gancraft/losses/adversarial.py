@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gancraft.registry import LOSSES
+from gancraft.core.registry import LOSSES
 
 
 class AdversarialLoss(nn.Module):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from gancraft.engine.precision import Precision
-from gancraft.registry import LOSSES
+from gancraft.core.precision import Precision
+from gancraft.core.registry import LOSSES
 
 
 @LOSSES.register("r1")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from gancraft.registry import LOSSES
+from gancraft.core.registry import LOSSES
 
 
 @LOSSES.register("l1")

@@ -1,4 +1,4 @@
-"""GAN systems, registered by name in :data:`gancraft.registry.MODELS`."""
+"""GAN systems, registered by name in :data:`gancraft.core.registry.MODELS`."""
 
 from gancraft.models import cyclegan, stargan_v2  # noqa: F401  (registration)
 from gancraft.models.base import GANModel

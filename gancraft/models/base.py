@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from gancraft.engine.precision import Precision
+from gancraft.core.precision import Precision
 
 
 class GANModel(nn.Module):
@@ -60,7 +60,7 @@ class GANModel(nn.Module):
 
         Models whose shape can change between runs (new StarGAN v2 domains) override this.
         """
-        from gancraft.engine.checkpoint import load_network_state, load_weights
+        from gancraft.core.checkpoint import load_network_state, load_weights
 
         load_network_state(self.networks(), load_weights(checkpoint))
 

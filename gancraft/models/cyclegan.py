@@ -17,8 +17,8 @@ from gancraft.models.base import GANModel, adam, set_requires_grad
 from gancraft.models.image_pool import ImagePool
 from gancraft.models.schedules import linear_decay
 from gancraft.networks.layers import init_weights
-from gancraft.registry import LOSSES, MODELS, NETWORKS
-from gancraft.errors import ConfigError
+from gancraft.core.registry import LOSSES, MODELS, NETWORKS
+from gancraft.core.errors import ConfigError
 
 DIRECTIONS = ("a2b", "b2a")
 

@@ -25,12 +25,12 @@ import torch
 from torch import nn
 
 from gancraft.data.domains import resolve_domains
-from gancraft.engine.checkpoint import find_checkpoint, load_config, load_network_state, load_weights, unwrap
-from gancraft.errors import CheckpointError, ConfigError
+from gancraft.core.checkpoint import find_checkpoint, load_config, load_network_state, load_weights, unwrap
+from gancraft.core.errors import CheckpointError, ConfigError
 from gancraft.losses.r1 import r1_penalty
 from gancraft.models.base import GANModel, adam
 from gancraft.networks.stargan_v2 import Discriminator, Generator, MappingNetwork, StyleEncoder, he_init
-from gancraft.registry import LOSSES, MODELS
+from gancraft.core.registry import LOSSES, MODELS
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Networks, registered by name in :data:`gancraft.registry.NETWORKS`."""
+"""Networks, registered by name in :data:`gancraft.core.registry.NETWORKS`."""
 
 from gancraft.networks import patchgan, resnet_generator, stargan_v2  # noqa: F401  (registration)
 from gancraft.networks.layers import count_parameters, init_weights

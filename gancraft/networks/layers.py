@@ -7,7 +7,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from gancraft.errors import ConfigError
+from gancraft.core.errors import ConfigError
 
 NORMS = ("instance", "batch", "none")
 

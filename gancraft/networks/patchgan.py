@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from gancraft.networks.layers import conv_bias, norm_layer
-from gancraft.registry import NETWORKS
+from gancraft.core.registry import NETWORKS
 
 
 @NETWORKS.register("patchgan_discriminator")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from gancraft.errors import ConfigError
+from gancraft.core.errors import ConfigError
 from gancraft.networks.layers import attention_blend, conv_bias, norm_layer
-from gancraft.registry import NETWORKS
+from gancraft.core.registry import NETWORKS
 
 
 class ResnetBlock(nn.Module):

@@ -25,9 +25,9 @@ import torch.utils.checkpoint
 from einops import einsum, rearrange
 from torch import nn
 
-from gancraft.errors import ConfigError
+from gancraft.core.errors import ConfigError
 from gancraft.networks.layers import attention_blend
-from gancraft.registry import NETWORKS
+from gancraft.core.registry import NETWORKS
 
 SQRT2 = math.sqrt(2.0)
 

@@ -25,8 +25,8 @@ from torch.utils.data import Dataset
 
 from gancraft.data.sampling import SampleKey, item_generator, unpack_key
 from gancraft.data.transforms import ImageTransform
-from gancraft.errors import ConfigError
-from gancraft.registry import DATASETS
+from gancraft.core.errors import ConfigError
+from gancraft.core.registry import DATASETS
 from gancraft.world.render import Render, check_size, check_style, render_face, render_variants, style_for_seed
 from gancraft.world.styles import GLASSES_STYLES, NO_GLASSES, STYLES
 

@@ -22,7 +22,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from tqdm import tqdm
 
-from gancraft.errors import ConfigError, MissingWeightsError
+from gancraft.core.errors import ConfigError, MissingWeightsError
 from gancraft.world.dataset import face_seed
 from gancraft.world.render import render_variants
 from gancraft.world.styles import GLASSES_STYLES, NO_GLASSES, STYLES

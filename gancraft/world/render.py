@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from gancraft.errors import ConfigError
+from gancraft.core.errors import ConfigError
 from gancraft.world.face import FaceLayer, draw_face, sample_face
 from gancraft.world.glasses import band_limits, draw_glasses, lens_radius, sample_glasses
 from gancraft.world.styles import NO_GLASSES, STYLES

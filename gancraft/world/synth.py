@@ -26,7 +26,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from gancraft.errors import ConfigError
+from gancraft.core.errors import ConfigError
 from gancraft.world.dataset import MAX_FACES, _check_styles, face_seed
 from gancraft.world.render import Render, check_size, render_face, render_variants, style_for_seed
 from gancraft.world.styles import NO_GLASSES

@@ -10,9 +10,9 @@ import torch
 from PIL import Image
 
 from gancraft.data.domains import DomainFolders, ReferencePairs, resolve_domains
-from gancraft.engine.checkpoint import save_checkpoint
-from gancraft.errors import ConfigError, DataError
-from gancraft.registry import DATASETS
+from gancraft.core.checkpoint import save_checkpoint
+from gancraft.core.errors import ConfigError, DataError
+from gancraft.core.registry import DATASETS
 
 
 def make_folders(root, sizes: dict[str, int]) -> None:

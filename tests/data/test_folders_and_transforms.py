@@ -5,7 +5,7 @@ import torch
 from gancraft.data.celeba import CelebAUnpaired
 from gancraft.data.folders import UnpairedFolders
 from gancraft.data.transforms import ImageTransform, to_tensor, to_uint8
-from gancraft.errors import ConfigError
+from gancraft.core.errors import ConfigError
 
 
 def test_items_are_in_range_and_reproducible_from_their_key(toy_root) -> None:

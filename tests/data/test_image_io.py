@@ -7,7 +7,7 @@ from PIL import Image
 from gancraft.data import image_io
 from gancraft.data.folders import UnpairedFolders
 from gancraft.data.image_io import list_images, load_image
-from gancraft.errors import ConfigError, DataError
+from gancraft.core.errors import ConfigError, DataError
 
 
 def save(img: Image.Image, path, **kw) -> str:

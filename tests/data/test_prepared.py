@@ -15,7 +15,7 @@ from PIL import Image
 from gancraft.cli import main
 from gancraft.data.folders import UnpairedFolders
 from gancraft.data.prepared import ENV, PreparedImages, default_output, find_prepared, prepare
-from gancraft.errors import DataError
+from gancraft.core.errors import DataError
 from tests.conftest import write_toy_domains
 
 

@@ -9,10 +9,10 @@ import pytest
 import torch
 from torch import nn
 
-from gancraft.engine import checkpoint as ckpt
+from gancraft.core import checkpoint as ckpt
 from gancraft.engine.acceleration import CompiledNetwork, prepare_networks
-from gancraft.engine.distributed import DistributedContext
-from gancraft.engine.precision import Precision
+from gancraft.core.distributed import DistributedContext
+from gancraft.core.precision import Precision
 from gancraft.engine.trainer import TrainerConfig
 from gancraft.losses.r1 import r1_penalty
 from gancraft.models.cyclegan import CycleGAN

@@ -63,7 +63,7 @@ def test_parameter_and_adam_bytes():
 
 @pytest.mark.filterwarnings("ignore:Accessing the data pointer of FakeTensor")  # deepcopy of the EMA networks
 def test_fake_tensors_account_a_stargan_generator_step_exactly_as_real_ones():
-    from gancraft.engine.precision import Precision
+    from gancraft.core.precision import Precision
     from gancraft.models.stargan_v2 import StarGANv2
 
     arch = {"img_size": 32, "style_dim": 8, "latent_dim": 4, "hidden_dim": 16, "max_conv_dim": 16, "base_dim": 8}

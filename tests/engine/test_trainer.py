@@ -3,11 +3,11 @@ import json
 import pytest
 import torch
 
-from gancraft.engine import checkpoint as ckpt
+from gancraft.core import checkpoint as ckpt
 from gancraft.engine.logger import read_log
 from gancraft.engine.run import build_trainer
 from gancraft.engine.trainer import TrainerConfig
-from gancraft.errors import ConfigError
+from gancraft.core.errors import ConfigError
 from gancraft.recipes import compose_recipe
 from tests.conftest import TINY_CYCLEGAN
 

@@ -11,11 +11,11 @@ import torch
 from PIL import Image
 from torch import nn
 
-from gancraft.errors import MissingWeightsError
+from gancraft.core.errors import MissingWeightsError
 from gancraft.evaluation import features as features_mod
 from gancraft.evaluation import fid as fid_mod
 from gancraft.evaluation import fid_from_features, kid_from_features
-from gancraft.registry import METRICS
+from gancraft.core.registry import METRICS
 from stand_ins import TinyExtractor
 
 

@@ -8,9 +8,9 @@ import pytest
 import torch
 import torchvision
 
-from gancraft.errors import MissingWeightsError
+from gancraft.core.errors import MissingWeightsError
 from gancraft.evaluation import lpips as lp
-from gancraft.registry import METRICS
+from gancraft.core.registry import METRICS
 
 
 @pytest.fixture(scope="module")

@@ -12,13 +12,13 @@ import torchvision
 from torch import nn
 
 import gancraft.components  # noqa: F401
-from gancraft.engine.checkpoint import save_checkpoint
-from gancraft.errors import ConfigError
+from gancraft.core.checkpoint import save_checkpoint
+from gancraft.core.errors import ConfigError
 from gancraft.evaluation import fid as fid_mod
 from gancraft.evaluation import protocols
 from gancraft.evaluation.features import resolve_extractor
 from gancraft.evaluation.lpips import ALEXNET_FILE
-from gancraft.registry import MODELS
+from gancraft.core.registry import MODELS
 from stand_ins import TinyExtractor
 
 
@@ -72,7 +72,7 @@ def test_cyclegan_protocol_on_the_glasses_world(tmp_path: Path) -> None:
     assert "| FID/a2b |" in (tmp_path / "eval" / "metrics.md").read_text()
     # The number is the FID of the translated test faces against the real ones, recomputed by hand.
     from gancraft.inference.translator import Translator
-    from gancraft.registry import DATASETS
+    from gancraft.core.registry import DATASETS
 
     translator = Translator.load(ckpt, device="cpu")
     ds = DATASETS.build("glasses_world", size=32, n=6, split="test", train=False)

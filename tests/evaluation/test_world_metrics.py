@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 
-from gancraft.errors import ConfigError
+from gancraft.core.errors import ConfigError
 from gancraft.evaluation.world_metrics import (
     WorldEvalSet,
     build_eval_set,
@@ -19,7 +19,7 @@ from gancraft.evaluation.world_metrics import (
     to_markdown,
     world_metrics,
 )
-from gancraft.registry import METRICS
+from gancraft.core.registry import METRICS
 from gancraft.world.oracle import load_oracle
 
 # pairs from Sharma, Wu & Dalal (2005), "The CIEDE2000 color-difference formula", table 1

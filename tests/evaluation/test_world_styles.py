@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from gancraft.errors import ConfigError
+from gancraft.core.errors import ConfigError
 from gancraft.evaluation import protocols
 from gancraft.evaluation.world_styles import mean_pairwise_band_l1, style_metrics, style_table
 from gancraft.world.oracle import CLASSES

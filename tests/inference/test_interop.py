@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from gancraft.errors import CheckpointError
+from gancraft.core.errors import CheckpointError
 from gancraft.inference.interop import load_reference_cyclegan
 from gancraft.inference.translator import Translator
 

@@ -14,7 +14,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from gancraft.errors import CheckpointError
+from gancraft.core.errors import CheckpointError
 from gancraft.inference.interop_stargan_v2 import load_reference_stargan_v2
 
 IMG, D0, MAXD, S, L, H, K = 32, 8, 16, 8, 4, 16, 3  # image, base width, max width, style, latent, hidden, domains

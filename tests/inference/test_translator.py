@@ -5,7 +5,7 @@ from PIL import Image
 
 from gancraft.cli import main
 from gancraft.engine.run import build_trainer
-from gancraft.errors import CheckpointError, DataError
+from gancraft.core.errors import CheckpointError, DataError
 from gancraft.inference.translator import Translator
 from gancraft.recipes import compose_recipe
 from tests.conftest import TINY_CYCLEGAN

@@ -3,8 +3,8 @@ import math
 import pytest
 import torch
 
-from gancraft.engine.precision import Precision
-from gancraft.registry import LOSSES
+from gancraft.core.precision import Precision
+from gancraft.core.registry import LOSSES
 import gancraft.losses  # noqa: F401
 
 

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from gancraft.engine.precision import Precision
-from gancraft.errors import ConfigError
+from gancraft.core.precision import Precision
+from gancraft.core.errors import ConfigError
 from gancraft.models.cyclegan import CycleGAN
 
 TINY = {"generator": {"name": "resnet_generator", "ngf": 4, "n_blocks": 1}, "discriminator": {"name": "patchgan_discriminator", "ndf": 4, "n_layers": 2}}

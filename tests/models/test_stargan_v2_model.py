@@ -6,12 +6,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from gancraft.engine.checkpoint import save_checkpoint
-from gancraft.engine.precision import Precision
-from gancraft.errors import ConfigError
+from gancraft.core.checkpoint import save_checkpoint
+from gancraft.core.precision import Precision
+from gancraft.core.errors import ConfigError
 from gancraft.losses.r1 import r1_penalty
 from gancraft.models.stargan_v2 import StarGANv2, diversity_weight, ema_update
-from gancraft.registry import LOSSES, MODELS
+from gancraft.core.registry import LOSSES, MODELS
 
 ARCH = {"img_size": 32, "style_dim": 8, "latent_dim": 4, "hidden_dim": 16, "max_conv_dim": 16, "base_dim": 8}
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import gancraft.components  # noqa: F401
-from gancraft.registry import NETWORKS
+from gancraft.core.registry import NETWORKS
 
 #: name -> (constructor kwargs, call that takes the network and returns an output tensor)
 _X = lambda: torch.randn(2, 3, 32, 32)  # noqa: E731

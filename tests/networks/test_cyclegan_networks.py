@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from gancraft.errors import ConfigError
+from gancraft.core.errors import ConfigError
 from gancraft.networks import PatchDiscriminator, ResnetGenerator, count_parameters, init_weights
 
 

@@ -6,9 +6,9 @@ import pytest
 import torch
 from torch import nn
 
-from gancraft.errors import ConfigError
+from gancraft.core.errors import ConfigError
 from gancraft.networks.stargan_v2 import DomainLinear, Discriminator, Generator, MappingNetwork, StyleEncoder, he_init
-from gancraft.registry import NETWORKS
+from gancraft.core.registry import NETWORKS
 
 THIN = {"base_dim": 8, "max_conv_dim": 32}
 

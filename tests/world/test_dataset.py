@@ -7,8 +7,8 @@ import torch
 
 import gancraft.world  # noqa: F401  (registration)
 from gancraft.data.transforms import to_tensor
-from gancraft.errors import ConfigError
-from gancraft.registry import DATASETS
+from gancraft.core.errors import ConfigError
+from gancraft.core.registry import DATASETS
 from gancraft.world import GLASSES_STYLES, paired_faces, render_face, style_for_seed
 
 

@@ -9,7 +9,7 @@ import torch
 from safetensors.torch import load_file
 
 from gancraft.data.transforms import to_tensor
-from gancraft.errors import MissingWeightsError
+from gancraft.core.errors import MissingWeightsError
 from gancraft.world import STYLES, face_seed, render_variants
 from gancraft.world.oracle import CLASSES, INPUT_HW, WEIGHTS_PATH, load_oracle, preprocess, train_oracle
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gancraft.errors import ConfigError
+from gancraft.core.errors import ConfigError
 from gancraft.world import MONK_BINS, STYLES, render_face, render_variants, tone_group
 from gancraft.world.styles import MONK_SCALE
 

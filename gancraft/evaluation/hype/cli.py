@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gancraft.errors import ConfigError
+from gancraft.core.errors import ConfigError
 from gancraft.evaluation.hype.staircase import StaircaseRule
 
 CREATE_KEYS = {

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from gancraft.errors import ConfigError
+from gancraft.core.errors import ConfigError
 
 DB_NAME = "study.sqlite"
 IMAGES_DIR = "images"

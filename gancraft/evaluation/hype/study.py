@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image
 
 from gancraft.data.image_io import load_image
-from gancraft.errors import ConfigError, DataError
+from gancraft.core.errors import ConfigError, DataError
 from gancraft.evaluation.hype import db
 from gancraft.evaluation.hype.staircase import StaircaseRule
 

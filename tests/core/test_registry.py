@@ -1,7 +1,7 @@
 import pytest
 
-from gancraft.errors import ConfigError, UnknownNameError
-from gancraft.registry import REGISTRIES, Registry
+from gancraft.core.errors import ConfigError, UnknownNameError
+from gancraft.core.registry import REGISTRIES, Registry
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from gancraft.engine import checkpoint as ckpt
-from gancraft.engine.distributed import DistributedContext, GradientAllReduce, _buckets, all_reduce_gradients
-from gancraft.engine.precision import Precision
+from gancraft.core import checkpoint as ckpt
+from gancraft.core.distributed import DistributedContext, GradientAllReduce, _buckets, all_reduce_gradients
+from gancraft.core.precision import Precision
 from gancraft.engine.run import build_trainer
 from gancraft.networks.patchgan import PatchDiscriminator
 from gancraft.networks.resnet_generator import ResnetGenerator
@@ -118,7 +118,7 @@ def test_gradient_all_reduce_averages_over_gloo_ranks(tmp_path: Path, world: int
     script = tmp_path / "worker.py"
     script.write_text(
         "import os, torch, torch.distributed as dist\n"
-        "from gancraft.engine.distributed import init_distributed, GradientAllReduce\n"
+        "from gancraft.core.distributed import init_distributed, GradientAllReduce\n"
         "ctx = init_distributed('cpu')\n"
         "ps = [torch.nn.Parameter(torch.zeros(n)) for n in (5, 7, 300)] + [torch.nn.Parameter(torch.zeros(2))]\n"
         "for p in ps[:3]: p.grad = torch.full_like(p, ctx.rank + 1.0)\n"

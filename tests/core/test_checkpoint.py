@@ -4,8 +4,8 @@ import pytest
 import torch
 from torch import nn
 
-from gancraft.engine import checkpoint as ckpt
-from gancraft.errors import CheckpointError
+from gancraft.core import checkpoint as ckpt
+from gancraft.core.errors import CheckpointError
 
 
 def nets() -> dict[str, nn.Module]:

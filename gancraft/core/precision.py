@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 
 import torch
 
-from gancraft.errors import ConfigError
+from gancraft.core.errors import ConfigError
 
 MODES = ("fp32", "bf16", "fp16", "auto")
 
@@ -36,7 +36,7 @@ class Precision:
         self.dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[self.mode]
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.mode == "fp16")
         #: set by the engine under torchrun: averages an optimizer's gradients over ranks
-        #: (see :class:`gancraft.engine.distributed.GradientAllReduce`)
+        #: (see :class:`gancraft.core.distributed.GradientAllReduce`)
         self.grad_sync: Callable[[torch.optim.Optimizer], None] | None = None
 
     @contextlib.contextmanager

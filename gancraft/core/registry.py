@@ -21,7 +21,7 @@ import inspect
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from gancraft.errors import ConfigError, UnknownNameError
+from gancraft.core.errors import ConfigError, UnknownNameError
 
 T = TypeVar("T", bound=Callable[..., Any])
 
@@ -110,6 +110,9 @@ LOSSES = Registry("loss")
 DATASETS = Registry("dataset")
 MODELS = Registry("model")
 METRICS = Registry("metric")
+#: things the trainer calls after each checkpoint, built from ``callbacks:`` in a recipe
+#: (see :class:`gancraft.core.callbacks.TrainingCallback`); evaluation registers ``evaluate``.
+CALLBACKS = Registry("callback")
 
 REGISTRIES: dict[str, Registry] = {
     "networks": NETWORKS,
@@ -117,4 +120,5 @@ REGISTRIES: dict[str, Registry] = {
     "datasets": DATASETS,
     "models": MODELS,
     "metrics": METRICS,
+    "callbacks": CALLBACKS,
 }
