@@ -1,86 +1,106 @@
-"""The library calls behind ``gancraft list | train | translate | evaluate``."""
+"""The library calls behind ``gancraft list | train | translate | evaluate``.
+
+Each is a plain typed function; :func:`gancraft.cli.bind_words` turns the command line
+into its arguments (``size=128`` -> ``size: int``), so the checks live in the signatures.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Literal
 
 from gancraft.core.errors import ConfigError
 from gancraft.core.registry import REGISTRIES
+from gancraft.core.values import ImageSide, PositiveInt
 
 
-def _require(args: dict[str, str], *keys: str) -> None:
-    missing = [k for k in keys if not args.get(k)]
-    if missing:
-        raise ConfigError(f"missing {', '.join(f'{k}=...' for k in missing)}")
-
-
-def list_command(args: dict[str, str], words: list[str]) -> int:
+def list_command(kind: str | None = None, /) -> int:
     """``gancraft list [KIND]``: registered components (and recipes), one per line."""
     import gancraft.components  # noqa: F401  (fills the registries)
     from gancraft.recipes import list_recipes
 
     kinds = {**{k: r.names for k, r in REGISTRIES.items()}, "recipes": list_recipes}
-    wanted = args.get("_positional", "").split() or list(kinds)
-    for kind in wanted:
-        if kind not in kinds:
-            raise ConfigError(f"cannot list {kind!r}; choose from {', '.join(kinds)}")
-        if len(wanted) > 1:
-            print(f"{kind}:")
-        for name in kinds[kind]():
-            print(f"  {name}" if len(wanted) > 1 else name)
+    if kind is not None and kind not in kinds:
+        raise ConfigError(f"cannot list {kind!r}; choose from {', '.join(kinds)}")
+    for name in [kind] if kind else list(kinds):
+        if kind is None:
+            print(f"{name}:")
+        for entry in kinds[name]():
+            print(entry if kind else f"  {entry}")
     return 0
 
 
-def train_command(args: dict[str, str], words: list[str]) -> int:
-    """``gancraft train recipe=NAME|PATH key=value ...``."""
-    import gancraft.components  # noqa: F401
+def train_command(*overrides: str, recipe: str) -> int:
+    """``gancraft train recipe=NAME|PATH key=value ...``: compose the recipe, check it, train it."""
     from gancraft.engine.run import train
     from gancraft.recipes import compose_recipe
 
-    _require(args, "recipe")
-    path = train(compose_recipe(args["recipe"], words))
+    path = train(compose_recipe(recipe, overrides))
     if path is not None:
         print(f"checkpoint: {path}")
     return 0
 
 
-#: translate arguments that are not part of the model's condition
-_TRANSLATE_KEYS = {"checkpoint", "input", "output", "batch_size", "device", "size"}
+def _existing(path: Path, key: str) -> Path:
+    if not path.exists():
+        raise ConfigError(f"{key}={path} does not exist; give an existing file or folder")
+    return path
 
 
-def _parse_value(text: str) -> object:
-    """``'5'`` -> 5, ``'0.5'`` -> 0.5, anything else stays a string."""
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
+def _output_folder(path: Path, key: str = "output") -> Path:
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{key}={path} is an existing file; give a folder to write into")
+    return path
 
 
-def translate_command(args: dict[str, str], words: list[str]) -> int:
-    """``gancraft translate checkpoint=DIR|FILE.pth input=FILE|DIR output=DIR [direction=a2b | domain=... num=... seed=... reference=...]``."""
+def translate_command(
+    checkpoint: Path,
+    input: Path,
+    output: Path,
+    direction: Literal["a2b", "b2a"] | None = None,
+    domain: str | None = None,
+    num: PositiveInt | None = None,
+    seed: int | None = None,
+    reference: Path | None = None,
+    psi: float | None = None,
+    size: ImageSide | None = None,
+    batch_size: PositiveInt = 8,
+    device: str = "auto",
+) -> int:
+    """``gancraft translate checkpoint=DIR|FILE.pth input=FILE|DIR output=DIR [direction=a2b | domain=D num=N seed=S reference=IMG]``.
+
+    CycleGAN takes ``direction``; StarGAN v2 takes ``domain`` with ``num`` latent styles drawn
+    from ``seed`` or one ``reference`` image. ``size``: the side images are resized to
+    (default: the training size).
+    """
     import gancraft.components  # noqa: F401
     from gancraft.inference.translator import Translator
 
-    _require(args, "checkpoint", "input", "output")
-    translator = Translator.load(args["checkpoint"], device=args.get("device", "auto"))
-    if args.get("size"):
-        translator.size = int(args["size"])
-    condition = {k: _parse_value(v) for k, v in args.items() if k not in _TRANSLATE_KEYS and not k.startswith("_")}
-    written = translator.translate_files(args["input"], args["output"], batch_size=int(args.get("batch_size", 8)), **condition)
-    print(f"wrote {len(written)} image(s) to {Path(args['output'])}")
+    _existing(checkpoint, "checkpoint")
+    _existing(input, "input")
+    _output_folder(output)
+    if reference is not None:
+        _existing(reference, "reference")
+    translator = Translator.load(checkpoint, device=device)
+    if size is not None:
+        translator.size = size
+    given = {"direction": direction, "domain": domain, "num": num, "seed": seed, "reference": reference, "psi": psi}
+    condition: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
+    written = translator.translate_files(input, output, batch_size=batch_size, **condition)
+    print(f"wrote {len(written)} image(s) to {output}")
     return 0
 
 
-def evaluate_command(args: dict[str, str], words: list[str]) -> int:
-    """``gancraft evaluate checkpoint=DIR protocol=NAME [out=DIR] [key=value ...]``."""
+def evaluate_command(checkpoint: Path, protocol: str, out: Path | None = None, **settings: Any) -> int:
+    """``gancraft evaluate checkpoint=DIR protocol=NAME [out=DIR] [setting=value ...]``.
+
+    Other ``key=value`` words replace the protocol's settings (``n=200``, ``device=cpu``).
+    """
     import gancraft.components  # noqa: F401
     from gancraft.evaluation.protocols import run_protocol
 
-    _require(args, "checkpoint", "protocol")
-    extra = {k: _parse_value(v) for k, v in args.items() if k not in ("checkpoint", "protocol", "out") and not k.startswith("_")}
-    out = Path(args.get("out") or Path(args["checkpoint"]) / "eval" / args["protocol"])
-    result = run_protocol(args["checkpoint"], args["protocol"], out, **extra)
+    _existing(checkpoint, "checkpoint")
+    out = _output_folder(out or checkpoint / "eval" / protocol, "out")
+    result = run_protocol(checkpoint, protocol, out, **settings)
     print(f"metrics: {out / 'metrics.json'}")
     return 0 if result is not None else 1

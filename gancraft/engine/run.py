@@ -43,6 +43,8 @@ def build_trainer(cfg: DictConfig, ctx: DistributedContext | None = None) -> Tra
     trainer_cfg = TrainerConfig.from_config(cfg.trainer)
     seed_everything(int(cfg.seed))
     dataset = DATASETS.build_from_config(cfg.data)
+    if "domains" in cfg.model and cfg.model.domains is None and not cfg.model.get("domains_from") and getattr(dataset, "domains", None):
+        cfg.model.domains = list(dataset.domains)  # data.domains=null: the sub-folders found are the model's domains
     model = MODELS.build_from_config(cfg.model)
     if cfg.get("init_from"):
         model.init_from(find_checkpoint(cfg.init_from))
