@@ -21,6 +21,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import logging
+import re
 import sys
 import types
 import typing
@@ -79,7 +80,7 @@ def bind_words(fn: Callable[..., Any], words: Sequence[str], what: str) -> tuple
     params = parameters(fn)
     hints = type_hints(fn)
     positional = [p for p in params.values() if p.kind is p.POSITIONAL_ONLY]
-    keywords = {n for n, p in params.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    keywords = [n for n, p in params.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
     mappings = {n for n in keywords if _takes_mapping(hints.get(n))}
     var_positional = any(p.kind is p.VAR_POSITIONAL for p in params.values())
     var_keyword = any(p.kind is p.VAR_KEYWORD for p in params.values())
@@ -110,9 +111,19 @@ def bind_words(fn: Callable[..., Any], words: Sequence[str], what: str) -> tuple
             extra[key] = coerce(value, Any, key, from_text=True)
         else:
             named[key] = value  # not a parameter: bind() names it with the accepted keys
+    missing = [n for n in keywords if params[n].default is params[n].empty and n not in named]
+    if missing:
+        needs = ", ".join(f"{m}=<{describe(hints.get(m, Any))}>" for m in missing)
+        raise ConfigError(f"{what} needs {needs}; usage: {usage_line(fn, what)}")
     kwargs = bind(fn, named, what, from_text=True)
     args = [coerce(word, hints.get(p.name, Any), p.name, from_text=True) for p, word in zip(positional, bare)]
     return [*args, *overrides], {**kwargs, **extra}
+
+
+def usage_line(fn: Callable[..., Any], what: str) -> str:
+    """The ````gancraft ...```` example a command's docstring opens with, else ``what --help``."""
+    match = re.search(r"``(gancraft [^`]+)``", inspect.getdoc(fn) or "")
+    return match.group(1) if match else f"see {what} --help"
 
 
 def _takes_mapping(hint: Any) -> bool:
@@ -148,7 +159,7 @@ def command_help(fn: Callable[..., Any], what: str) -> str:
         elif p.kind is p.VAR_KEYWORD:
             lines.append("  key=value ...         settings passed on")
         else:
-            default = "required" if p.default is p.empty else f"default {p.default}"
+            default = "required" if p.default is p.empty else "optional" if p.default is None else f"default {p.default}"
             lines.append(f"  {name:20s}  {describe(hints.get(name, Any))} ({default})")
     return "\n".join(lines)
 

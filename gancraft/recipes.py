@@ -7,7 +7,7 @@ which is always found in the packaged directory, so a recipe anywhere on disk ca
 use it. ``key=value`` overrides are Hydra's (``+key=value`` adds a key).
 
 The same three functions serve every kind of config (recipes and protocols):
-:func:`find_config` (a name or a path -> a file), :func:`compose_file` (Hydra, with
+:func:`find_config` (a name or a path -> a file), :func:`compose_config` (Hydra, with
 overrides; a malformed YAML file is one line naming the file, line and column) and
 :func:`read_yaml` (one file, same errors). :func:`compose_recipe` adds what a recipe
 needs: its sections, and the typed check of :mod:`gancraft.schema`.
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -62,8 +62,9 @@ def list_recipes() -> list[str]:
     return list_configs(recipe_dirs())
 
 
-def find_config(name: str, dirs: Sequence[Path], kind: str, names: Callable[[], list[str]] | None = None) -> Path:
-    """A config file from a name (looked up in ``dirs``) or a path to a ``.yaml`` file."""
+def find_config(name: str, dirs: Sequence[Path], kind: str, known: Sequence[str] | None = None) -> Path:
+    """A ``kind`` file (a recipe, a protocol) from a name looked up in ``dirs``, or a path to a
+    ``.yaml`` file; an unknown name lists ``known`` (default: the names in ``dirs``)."""
     path = Path(name).expanduser()
     if path.suffix in (".yaml", ".yml") or path.parent != Path("."):
         if path.is_file():
@@ -73,13 +74,13 @@ def find_config(name: str, dirs: Sequence[Path], kind: str, names: Callable[[], 
         candidate = directory / f"{name}.yaml"
         if candidate.is_file():
             return candidate.resolve()
-    known = (names or (lambda: list_configs(dirs)))()
+    known = list_configs(dirs) if known is None else known
     raise ConfigError(f"unknown {kind} {name!r}; known: {', '.join(known) or 'none'} (or give a path to a .yaml file)")
 
 
 def find_recipe(recipe: str) -> Path:
     """A recipe file from a name or a path."""
-    return find_config(recipe, recipe_dirs(), "recipe", list_recipes)
+    return find_config(recipe, recipe_dirs(), "recipe")
 
 
 def yaml_error(err: Exception, fallback: Path | str) -> ConfigError:
@@ -146,18 +147,19 @@ def _hydra_message(err: Exception) -> str:
     return text
 
 
-def compose_file(path: Path, overrides: Sequence[str] = (), search_dirs: Sequence[Path] = (), what: str | None = None) -> DictConfig:
-    """Compose the config file ``path`` with Hydra (its ``defaults`` found beside it, then in
-    ``search_dirs``) and apply ``overrides``; returns a plain resolved config (no ``hydra`` node)."""
+def compose_config(path: Path, dirs: Sequence[Path], overrides: Sequence[str] = (), kind: str = "config") -> DictConfig:
+    """Compose the ``kind`` file ``path`` (a recipe, a protocol) with Hydra, its ``defaults`` found
+    beside it, then in ``dirs``, and apply ``overrides``; returns a plain resolved config (no
+    ``hydra`` node). A malformed file or a bad override is one ConfigError line naming it."""
     import yaml
     from hydra import compose, initialize_config_dir
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
-    what = what or path.stem
+    what = f"{kind} {path.stem}"
     read_yaml(path)  # a malformed top file: one line, before Hydra's own message
-    searchpath = ",".join(f"file://{d}" for d in search_dirs)
-    words = [f"hydra.searchpath=[{searchpath}]"] if search_dirs else []
+    searchpath = ",".join(f"file://{d}" for d in dirs)
+    words = [f"hydra.searchpath=[{searchpath}]"] if dirs else []
     try:
         with initialize_config_dir(config_dir=str(path.parent), version_base=None):
             cfg = compose(config_name=path.stem, overrides=[*words, *prepare_overrides(overrides)])
@@ -178,7 +180,7 @@ def compose_recipe(recipe: str, overrides: Sequence[str] = (), validate: bool = 
     """Compose ``recipe`` with Hydra, apply ``overrides`` and (``validate``) check every value
     against the recipe schema (:func:`gancraft.schema.validate_recipe`); returns a resolved config."""
     path = find_recipe(recipe)
-    cfg = compose_file(path, overrides, recipe_dirs(), f"recipe {path.stem}")
+    cfg = compose_config(path, recipe_dirs(), overrides, "recipe")
     for key in ("data", "model", "trainer"):
         if key not in cfg:
             raise ConfigError(f"recipe {path.stem} has no '{key}' section")

@@ -177,12 +177,12 @@ def _coerce(value: Any, hint: Any, key: str, from_text: bool) -> Any:
 def coerce(value: Any, hint: Any, key: str, *, from_text: bool = False) -> Any:
     """``value`` as the type ``hint`` names; ``from_text``: ``value`` is a command-line string.
 
-    A value that does not fit is one ``ConfigError`` line: ``key=value: expected ...``.
+    A value that does not fit is one ``ConfigError`` line: ``key=value is not a whole number``.
     """
     try:
         return _coerce(value, hint, key, from_text)
     except _Mismatch:
-        raise ConfigError(f"{key}={_show(value)} is not valid; expected {describe(hint)}") from None
+        raise ConfigError(f"{key}={_show(value)} is not {describe(hint)}") from None
 
 
 def _show(value: Any) -> str:
@@ -234,7 +234,7 @@ def bind(fn: Callable[..., Any], values: Mapping[str, Any], what: str, *, prefix
         elif takes_any:
             out[key] = value
         else:
-            raise ConfigError(f"{prefix}{key}={_show(value)}: {what} does not take {key!r}; it takes {', '.join(named) or 'nothing'}")
+            raise ConfigError(f"{what} does not take {prefix}{key}={_show(value)}; it takes {', '.join(named) or 'nothing'}")
     missing = [n for n, p in named.items() if p.default is p.empty and n not in out]
     if missing:
         raise ConfigError(f"{what} needs {', '.join(f'{prefix}{m}=...' for m in missing)}")

@@ -36,6 +36,7 @@ from tqdm import tqdm
 
 from gancraft.data.image_io import IMAGE_SUFFIXES, load_image
 from gancraft.core.errors import ConfigError, DataError
+from gancraft.core.values import PositiveInt
 
 log = logging.getLogger(__name__)
 
@@ -233,22 +234,11 @@ def find_prepared(files: Sequence[Path]) -> PreparedImages | None:
     return best
 
 
-def prepare_command(args: dict[str, str], words: list[str]) -> int:
-    """``gancraft data prepare input=DIR size=S [output=FILE] [workers=N]``."""
-    known = {"input", "size", "output", "workers", "progress"}
-    unknown = sorted(set(args) - known - {"_positional"})
-    if unknown:
-        raise ConfigError(f"data prepare does not take {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-    if not args.get("input"):
-        raise ConfigError("data prepare needs input=DIR (a folder of images, a trainA/trainB root or a CelebA root)")
-    try:
-        size = int(args.get("size", ""))
-        workers = int(args["workers"]) if "workers" in args else None
-    except ValueError:
-        raise ConfigError("data prepare needs size=S as a whole number of pixels (your data.load_size, for example size=286)") from None
-    out = prepare(args["input"], size, args.get("output") or None, workers, args.get("progress", "true").lower() not in ("0", "false", "no"))
+def prepare_command(input: Path, size: PositiveInt, output: Path | None = None, workers: PositiveInt | None = None, progress: bool = True) -> int:
+    """``gancraft data prepare input=DIR size=S [output=FILE] [workers=N]``: ``size`` is your data.load_size."""
+    out = prepare(input, size, output, workers, progress)
     cache = PreparedImages(out)
     print(f"wrote {cache.count} images at {size} px to {out} ({out.stat().st_size / 2**20:.1f} MiB)")
-    if args.get("output") and not str(out.parent).endswith(CACHE_DIR):
+    if output is not None and not str(out.parent).endswith(CACHE_DIR):
         print(f"data sets find it when {ENV}={out} is set (the default output is found without it)")
     return 0

@@ -23,6 +23,7 @@ from torch import nn
 from tqdm import tqdm
 
 from gancraft.core.errors import ConfigError, MissingWeightsError
+from gancraft.core.values import PositiveInt
 from gancraft.world.dataset import face_seed
 from gancraft.world.render import render_variants
 from gancraft.world.styles import GLASSES_STYLES, NO_GLASSES, STYLES
@@ -257,24 +258,23 @@ def train_oracle(
 MAX_FACES_PER_SEED = 100_000
 
 
-def train_command(args: dict[str, str], words: list[str]) -> int:
+def train_command(
+    out: Path = WEIGHTS_PATH,
+    seed: int = 0,
+    faces: PositiveInt = 2000,
+    epochs: PositiveInt = 5,
+    heldout: PositiveInt = 500,
+    threads: PositiveInt = 2,
+    batch_size: PositiveInt = 64,
+    lr: float = 3e-3,
+    cache: Path | None = None,
+) -> int:
     """``gancraft oracle train [out=PATH] [seed=0] [faces=2000] [epochs=5] [heldout=500] [threads=2]``."""
-    known = {"out", "seed", "faces", "epochs", "heldout", "threads", "batch_size", "lr", "cache"}
-    unknown = set(args) - known
-    if unknown:
-        raise ConfigError(f"oracle train does not take {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
-    try:
-        kw = {k: int(args[k]) for k in ("seed", "faces", "epochs", "heldout", "batch_size") if k in args}
-        if "lr" in args:
-            kw["lr"] = float(args["lr"])
-        threads = int(args.get("threads", 2))
-    except ValueError as err:
-        raise ConfigError(f"oracle train: a number argument is not a number ({err})") from None
     # a fixed thread count keeps the float reductions, and so the weights, reproducible
     torch.set_num_threads(threads)
-    results = train_oracle(out=args.get("out", WEIGHTS_PATH), cache=args.get("cache"), **kw)
+    results = train_oracle(out=out, cache=cache, seed=seed, faces=faces, epochs=epochs, heldout=heldout, batch_size=batch_size, lr=lr)
     print(json.dumps(results, indent=2))
-    print(f"oracle weights written to {args.get('out', WEIGHTS_PATH)}")
+    print(f"oracle weights written to {out}")
     return 0
 
 

@@ -27,6 +27,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from gancraft.core.errors import ConfigError
+from gancraft.core.values import NonNegativeInt, PositiveInt
 from gancraft.world.dataset import MAX_FACES, _check_styles, face_seed
 from gancraft.world.render import Render, check_size, render_face, render_variants, style_for_seed
 from gancraft.world.styles import NO_GLASSES
@@ -117,35 +118,17 @@ def synthesize(
     return counts
 
 
-def _int(args: dict[str, str], key: str, default: int | None) -> int | None:
-    if key not in args:
-        return default
-    try:
-        return int(args[key])
-    except ValueError:
-        raise ConfigError(f"data synth {key}={args[key]!r} is not a whole number") from None
-
-
-def synth_command(args: dict[str, str], words: list[str]) -> int:
+def synth_command(
+    out: Path,
+    n: PositiveInt,
+    size: int = 64,
+    n_test: NonNegativeInt | None = None,
+    styles: list[str] | None = None,
+    layout: str = "both",
+    seed_offset: int = 0,
+    paired: bool = True,
+) -> int:
     """``gancraft data synth out=DIR n=N [size=64] [n_test=N/5] [styles=a,b] [layout=both] [seed_offset=0]``."""
-    known = {"out", "n", "size", "n_test", "styles", "layout", "seed_offset", "paired"}
-    unknown = sorted(set(args) - known - {"_positional"})
-    if unknown:
-        raise ConfigError(f"data synth does not take {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-    if "out" not in args or not args["out"]:
-        raise ConfigError("data synth needs out=DIR (the folder to write), for example out=data/glasses_world n=1000")
-    if "n" not in args:
-        raise ConfigError("data synth needs n=N (faces per folder), for example n=1000")
-    counts = synthesize(
-        args["out"],
-        n=_int(args, "n", None) or 0,
-        size=_int(args, "size", 64) or 0,
-        n_test=_int(args, "n_test", None),
-        styles=args.get("styles"),
-        layout=args.get("layout", "both"),
-        seed_offset=_int(args, "seed_offset", 0) or 0,
-        paired=args.get("paired", "true").lower() not in ("0", "false", "no"),
-    )
-    total = sum(counts.values())
-    print(f"wrote {total} images to {args['out']} ({len(counts)} folders) and {args['out']}/metadata.jsonl")
+    counts = synthesize(out, n=n, size=size, n_test=n_test, styles=styles, layout=layout, seed_offset=seed_offset, paired=paired)
+    print(f"wrote {sum(counts.values())} images to {out} ({len(counts)} folders) and {out}/metadata.jsonl")
     return 0

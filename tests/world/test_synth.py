@@ -42,10 +42,10 @@ def test_synth_writes_both_layouts_paired_truth_and_metadata(tmp_path: Path) -> 
 
 def test_synth_rejects_bad_arguments(tmp_path: Path, capsys) -> None:
     assert main(["data", "synth", "n=3"]) == 2
-    assert "out=DIR" in capsys.readouterr().err
+    assert "needs out=" in capsys.readouterr().err
     assert main(["data", "synth", f"out={tmp_path}", "n=3", "size=20"]) == 2
     assert "32..512" in capsys.readouterr().err
     assert main(["data", "synth", f"out={tmp_path}", "n=x"]) == 2
     assert "whole number" in capsys.readouterr().err
     assert main(["data", "synth", f"out={tmp_path}", "n=2", "colour=red"]) == 2
-    assert "does not take colour" in capsys.readouterr().err
+    assert "does not take colour=red" in capsys.readouterr().err

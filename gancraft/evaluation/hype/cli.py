@@ -3,77 +3,46 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from gancraft.core.errors import ConfigError
+from gancraft.core.values import NonNegativeInt, PositiveInt, Range
 from gancraft.evaluation.hype.staircase import StaircaseRule
 
-CREATE_KEYS = {
-    "name", "real", "fake", "task", "raters", "images_per_rater", "groups", "study", "seed", "size",
-    "qualification", "min_accuracy", "block_size", "time_limit_ms", "start_ms", "step_ms", "min_ms",
-    "max_ms", "url", "input",
-}
 
 
-def _int(args: dict[str, str], key: str, default: int | None = None) -> int:
-    if key not in args:
-        if default is None:
-            raise ConfigError(f"missing {key}=...; see `gancraft hype create` in docs/hype.md")
-        return default
-    try:
-        return int(args[key])
-    except ValueError:
-        raise ConfigError(f"{key}={args[key]!r} is not a whole number") from None
-
-
-def _float(args: dict[str, str], key: str, default: float) -> float:
-    try:
-        return float(args.get(key, default))
-    except ValueError:
-        raise ConfigError(f"{key}={args[key]!r} is not a number") from None
-
-
-def _require(args: dict[str, str], key: str) -> str:
-    if not args.get(key):
-        raise ConfigError(f"missing {key}=...; see `gancraft hype create` in docs/hype.md")
-    return args[key]
-
-
-def _check_keys(args: dict[str, str], allowed: set[str], command: str) -> None:
-    unknown = sorted(set(args) - allowed - {"_positional"})
-    if unknown:
-        raise ConfigError(f"gancraft hype {command}: unknown argument(s) {', '.join(unknown)}; known: {', '.join(sorted(allowed))}")
-
-
-def create_command(args: dict[str, str], words: list[str]) -> int:
-    """Create a study and print one invitation link per rater."""
+def create_command(
+    name: str,
+    real: Path,
+    fake: Path,
+    raters: PositiveInt,
+    images_per_rater: PositiveInt,
+    task: str = "infinity",
+    study: Path | None = None,
+    groups: Path | None = None,
+    seed: int = 0,
+    size: NonNegativeInt = 256,
+    qualification: NonNegativeInt = 0,
+    min_accuracy: float = 0.65,
+    block_size: NonNegativeInt = 0,
+    time_limit_ms: PositiveInt = 3000,
+    start_ms: PositiveInt = 500,
+    step_ms: PositiveInt = 30,
+    min_ms: PositiveInt = 100,
+    max_ms: PositiveInt = 1000,
+    url: str = "http://127.0.0.1:8000",
+    input: Path | None = None,
+    condition: dict[str, str] | None = None,
+) -> int:
+    """Create a study and print one invitation link per rater (``condition.KEY=value``: how
+    ``fake=CHECKPOINT`` translates, for example ``condition.direction=a2b``)."""
     from gancraft.evaluation.hype.study import StudyConfig, create_study
 
-    condition = {k.removeprefix("condition."): v for k, v in args.items() if k.startswith("condition.")}
-    _check_keys({k: v for k, v in args.items() if not k.startswith("condition.")}, CREATE_KEYS, "create")
-    name = _require(args, "name")
-    rule = StaircaseRule(
-        start_ms=_int(args, "start_ms", 500), step_ms=_int(args, "step_ms", 30),
-        min_ms=_int(args, "min_ms", 100), max_ms=_int(args, "max_ms", 1000),
-    )
     cfg = StudyConfig(
-        name=name,
-        task=args.get("task", "infinity"),
-        real=Path(_require(args, "real")),
-        fake=Path(_require(args, "fake")),
-        raters=_int(args, "raters"),
-        images_per_rater=_int(args, "images_per_rater"),
-        study_dir=Path(args["study"]) if args.get("study") else None,
-        groups=Path(args["groups"]) if args.get("groups") else None,
-        seed=_int(args, "seed", 0),
-        size=_int(args, "size", 256),
-        qualification=_int(args, "qualification", 0),
-        min_accuracy=_float(args, "min_accuracy", 0.65),
-        block_size=_int(args, "block_size", 0),
-        time_limit_ms=_int(args, "time_limit_ms", 3000),
-        staircase=rule,
-        base_url=args.get("url", "http://127.0.0.1:8000"),
-        input=Path(args["input"]) if args.get("input") else None,
-        condition=condition,
+        name=name, task=task, real=real, fake=fake, raters=raters, images_per_rater=images_per_rater,
+        study_dir=study, groups=groups, seed=seed, size=size, qualification=qualification,
+        min_accuracy=min_accuracy, block_size=block_size, time_limit_ms=time_limit_ms,
+        staircase=StaircaseRule(start_ms=start_ms, step_ms=step_ms, min_ms=min_ms, max_ms=max_ms),
+        base_url=url, input=input, condition=dict(condition or {}),
     )
     created = create_study(cfg)
     print(f"study {name} ({cfg.task}) created in {created.study_dir}")
@@ -85,18 +54,15 @@ def create_command(args: dict[str, str], words: list[str]) -> int:
     return 0
 
 
-def serve_command(args: dict[str, str], words: list[str]) -> int:
+def serve_command(study: Path, host: str = "127.0.0.1", port: Annotated[int, Range(1, 65535)] = 8000, url: str | None = None) -> int:
     """Serve the rater and owner pages with uvicorn until interrupted."""
     import uvicorn
 
     from gancraft.evaluation.hype import db
     from gancraft.evaluation.hype.app import create_app
 
-    _check_keys(args, {"study", "host", "port", "url"}, "serve")
-    study = Path(_require(args, "study"))
-    host, port = args.get("host", "127.0.0.1"), _int(args, "port", 8000)
     app = create_app(study)
-    base = args.get("url") or f"http://{host}:{port}"
+    base = url or f"http://{host}:{port}"
     with db.opened(study) as con:
         tokens = con.execute("SELECT label, token FROM raters ORDER BY id").fetchall()
         owner = db.get_meta(con)["owner_token"]
@@ -107,13 +73,11 @@ def serve_command(args: dict[str, str], words: list[str]) -> int:
     return 0
 
 
-def report_command(args: dict[str, str], words: list[str]) -> int:
+def report_command(study: Path, out: Path | None = None, n_boot: PositiveInt | None = None, seed: int = 0) -> int:
     """Write report.json/.md and CSVs into STUDY/report (or out=) and print the Markdown."""
     from gancraft.evaluation.hype.analysis import N_BOOT, to_markdown, write_report
 
-    _check_keys(args, {"study", "out", "n_boot", "seed"}, "report")
-    study = Path(_require(args, "study"))
-    rep = write_report(study, args.get("out"), n_boot=_int(args, "n_boot", N_BOOT), seed=_int(args, "seed", 0))
+    rep = write_report(study, out, n_boot=n_boot or N_BOOT, seed=seed)
     print(to_markdown(rep))
     print(f"written to {rep['out_dir']}: report.md, report.json, summary.csv, raters.csv, answers.csv")
     return 0

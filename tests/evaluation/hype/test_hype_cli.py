@@ -41,7 +41,7 @@ def test_create_prints_one_link_per_rater_and_report_writes_files(image_dirs, tm
         (["task=staircase"], "task='staircase' is not one of"),
         (["images_per_rater=60"], "only 24 are available"),
         (["raters=many"], "not a whole number"),
-        (["colour=red"], "unknown argument(s) colour"),
+        (["colour=red"], "does not take colour=red"),
         (["qualification=3"], "even number"),
     ],
 )
