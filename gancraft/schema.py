@@ -90,7 +90,7 @@ def _factory(section: Mapping[str, Any], registry: Any, key: str) -> tuple[Calla
 
 def check_section(section: Any, registry: Any, key: str) -> None:
     """``section`` (``{name: ..., **kwargs}``) checked against the builder it names, and its
-    nested component sections (a mapping with a ``name`` that ``NETWORKS`` holds) against theirs."""
+    nested network sections (a mapping with a ``name`` or ``_target_``) against theirs."""
     from gancraft.core.registry import NETWORKS
 
     if not isinstance(section, Mapping):
@@ -99,7 +99,7 @@ def check_section(section: Any, registry: Any, key: str) -> None:
     values = {k: v for k, v in section.items() if k not in ("name", "_target_")}
     bind(factory, values, what, prefix=f"{key}.")
     for sub, value in values.items():
-        if isinstance(value, Mapping) and ("_target_" in value or value.get("name") in NETWORKS):
+        if isinstance(value, Mapping) and ("_target_" in value or "name" in value):
             check_section(value, NETWORKS, f"{key}.{sub}")
 
 

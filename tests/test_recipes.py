@@ -86,3 +86,37 @@ def test_an_added_domain_run_saves_its_resolved_domains(toy_root: Path, tmp_path
     saved = load_config(build_trainer(cfg).fit())
     assert list(saved.model.domains) == ["no_glasses", "round", "cat_eye"]
     assert saved.model.domains_from is None and saved.model.new_domains is None
+
+
+def test_a_malformed_recipe_is_one_line_naming_file_line_and_column(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("defaults:\n  - cyclegan_glasses\n  - _self_\nmodel:\n  lr: [0.1\n  beta1: 0.5\n")
+    with pytest.raises(ConfigError) as err:
+        compose_recipe(str(bad))
+    assert str(err.value) == f"{bad}, line 6, column 8: malformed YAML: expected ',' or ']', but got ':'"
+
+
+def test_a_malformed_parent_recipe_names_the_parent(tmp_path: Path) -> None:
+    (tmp_path / "parent.yaml").write_text("defaults:\n  - _base\n  - _self_\ntrainer:\n\tbatch_size: 2\n")
+    child = tmp_path / "child.yaml"
+    child.write_text("defaults:\n  - parent\n  - _self_\n")
+    with pytest.raises(ConfigError) as err:
+        compose_recipe(str(child))
+    message = str(err.value)
+    assert message.startswith(f"{tmp_path / 'parent.yaml'}, line 5, column 1: malformed YAML") and "\n" not in message
+
+
+def test_protocols_compose_with_the_same_loader(tmp_path: Path) -> None:
+    """Any config kind (evaluation protocols too) is found and composed the same way."""
+    from gancraft.recipes import compose_config, find_config
+
+    (tmp_path / "_metrics.yaml").write_text("metrics: [fid, kid]\nn: 200\n")
+    (tmp_path / "mine.yaml").write_text("defaults:\n  - _metrics\n  - _self_\nname: mine\n")
+    path = find_config("mine", [tmp_path], "protocol")
+    cfg = compose_config(path, [tmp_path], ["n=8"], "protocol")
+    assert cfg.name == "mine" and list(cfg.metrics) == ["fid", "kid"] and cfg.n == 8
+    with pytest.raises(ConfigError, match=r"^unknown protocol 'nope'; known: mine"):
+        find_config("nope", [tmp_path], "protocol")
+    (tmp_path / "broken.yaml").write_text("name: [x\n")
+    with pytest.raises(ConfigError, match=r"broken\.yaml, line 2, column 1: malformed YAML"):
+        compose_config(tmp_path / "broken.yaml", [tmp_path], [], "protocol")
