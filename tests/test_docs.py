@@ -351,6 +351,55 @@ def test_documented_python_runs(page: list[Block], in_sandbox: Path, monkeypatch
             r._entries.update(saved[kind])
 
 
+# --------------------------------------------------------------------------- recipes and error lines
+
+
+def _recipe_blocks() -> list[Any]:
+    """```yaml blocks that open with ``# recipes/NAME.yaml``: recipes the docs show."""
+    out = []
+    for block in blocks({"yaml", "yml"}):
+        m = re.match(r"#\s*(recipes/[\w./-]+\.ya?ml)", block.text)
+        if m:
+            out.append(pytest.param(block, m.group(1), id=block.id))
+    return out
+
+
+@pytest.mark.parametrize("block, name", _recipe_blocks())
+def test_documented_recipes_compose_and_pass_the_schema(block: Block, name: str, in_sandbox: Path) -> None:
+    path = in_sandbox / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(block.text)
+    try:
+        cfg = _compose(path.stem, [])  # found by name in ./recipes/, as the docs say
+    finally:
+        path.unlink()
+    assert cfg.recipe == path.stem
+
+
+def _error_examples() -> list[Any]:
+    """``$ gancraft ...`` lines followed by the ``gancraft: error: ...`` line they print."""
+    out = []
+    for block in blocks({"text", "console"}):
+        lines = block.text.splitlines()
+        for i, line in enumerate(lines[:-1]):
+            if line.startswith("$ gancraft ") and lines[i + 1].startswith("gancraft: error: "):
+                out.append(pytest.param(line[2:], lines[i + 1], id=f"{block.id}+{i}"))
+    return out
+
+
+@pytest.mark.parametrize("line, expected", _error_examples())
+def test_documented_error_lines_are_what_users_see(line: str, expected: str, in_sandbox: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from gancraft.cli import main
+
+    words = [_substitute(w, in_sandbox) for w in shlex.split(line)[1:]]
+    # tiny settings go first, so that the documented words win (and a regression cannot start a long run)
+    command = [w for w in words if "=" not in w][:2] if words[0] in ("data", "oracle", "hype") else words[:1]
+    tiny = [w for w in tiny_words([*command, *[w for w in words if w.startswith("recipe=")]]) if w not in words]
+    code = main([*command, *tiny, *words[len(command):]])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err == expected, f"`{line}` printed {err!r}"
+
+
 def test_every_block_is_seen() -> None:
     """The extraction finds the blocks (a changed fence style would silently skip them)."""
     found = {b.file.name for b in blocks(SHELL | PYTHON)}
