@@ -127,21 +127,14 @@ def _coerce(value: Any, hint: Any, key: str, from_text: bool) -> Any:
         if isinstance(value, str) and value.lower() in _TRUE + _FALSE:
             return value.lower() in _TRUE
         raise _Mismatch
-    if hint is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
+    if hint in (int, float):
+        if isinstance(value, bool):
+            raise _Mismatch
+        if isinstance(value, int) or (hint is float and isinstance(value, float)):
+            return hint(value)
         if isinstance(value, str):
             try:
-                return int(value.strip())
-            except ValueError:
-                raise _Mismatch from None
-        raise _Mismatch
-    if hint is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):
-            try:
-                return float(value.strip())
+                return hint(value.strip())  # int("10.5") fails: a whole number is asked for
             except ValueError:
                 raise _Mismatch from None
         raise _Mismatch
