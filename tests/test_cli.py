@@ -208,3 +208,22 @@ def test_a_pickle_planted_as_training_state_is_one_line(tmp_path: Path, capsys: 
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "training_state.pt" in err and "refused" in err
     assert "this ran" not in err
+
+
+@pytest.mark.parametrize(
+    "word, message",
+    [
+        ("size=abc", "size=abc is not a whole number at least 16 and a multiple of 4 or null"),
+        ("size=7", "size=7 is out of range; it must be at least 16 and a multiple of 4"),
+        ("batch_size=0", "batch_size=0 is out of range; it must be at least 1"),
+        ("num=0", "num=0 is out of range; it must be at least 1"),
+        ("direction=sideways", "direction=sideways is not one of a2b, b2a or null"),
+        ("output={file}", "output={file} is an existing file; give a folder to write into"),
+    ],
+)
+def test_translate_checks_its_values_before_loading(word: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    file = tmp_path / "a_file.png"
+    file.write_bytes(b"not read")
+    words = [f"checkpoint={tmp_path}", f"input={file}", f"output={tmp_path / 'out'}", word.format(file=file)]
+    assert main(["translate", *words]) == 2
+    assert capsys.readouterr().err.strip() == f"gancraft: error: {message.format(file=file)}"
