@@ -100,7 +100,7 @@ def evaluate_command(checkpoint: Path, protocol: str, out: Path | None = None, *
     from gancraft.evaluation.protocols import run_protocol
 
     _existing(checkpoint, "checkpoint")
-    out = _output_folder(out or checkpoint / "eval" / protocol, "out")
+    out = _output_folder(out or checkpoint / "eval" / Path(protocol).stem, "out")  # a protocol may be a path
     result = run_protocol(checkpoint, protocol, out, **settings)
     print(f"metrics: {out / 'metrics.json'}")
     return 0 if result is not None else 1

@@ -227,3 +227,15 @@ def test_translate_checks_its_values_before_loading(word: str, message: str, tmp
     words = [f"checkpoint={tmp_path}", f"input={file}", f"output={tmp_path / 'out'}", word.format(file=file)]
     assert main(["translate", *words]) == 2
     assert capsys.readouterr().err.strip() == f"gancraft: error: {message.format(file=file)}"
+
+
+def test_a_protocol_for_another_model_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.test_recipes import TINY_STARGAN_V2
+
+    words = ["recipe=stargan_v2_glasses_styles_cpu", *TINY_STARGAN_V2, "data.domains=[no_glasses,round]", "trainer.max_steps=1",
+             "trainer.sample_every=0", f"run_dir={tmp_path}"]
+    assert main(["train", *words]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", f"checkpoint={tmp_path}", "protocol=cyclegan", "device=cpu"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and err.startswith("gancraft: error: ")

@@ -98,8 +98,10 @@ def load_protocol(name: str, **overrides: Any) -> dict[str, Any]:
     """The protocol's settings with ``overrides`` applied; an unknown setting is an error."""
     from omegaconf import OmegaConf
 
+    from gancraft.recipes import read_yaml  # a malformed file: one line naming file, line, column
+
     path = find_protocol(name)
-    settings = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
+    settings = OmegaConf.to_container(OmegaConf.create(read_yaml(path) or {}), resolve=True)
     if not isinstance(settings, dict) or settings.get("kind") not in KINDS:
         raise ConfigError(f"protocol {path} needs 'kind: one of {', '.join(KINDS)}'")
     for key, value in overrides.items():
