@@ -62,6 +62,11 @@ def list_recipes() -> list[str]:
     return list_configs(recipe_dirs())
 
 
+def data_sources() -> list[str]:
+    """The options of the ``data`` config group (``data=NAME``): ``recipes/data/*.yaml``."""
+    return list_configs([d / "data" for d in recipe_dirs()])
+
+
 def find_config(name: str, dirs: Sequence[Path], kind: str, known: Sequence[str] | None = None) -> Path:
     """A ``kind`` file (a recipe, a protocol) from a name looked up in ``dirs``, or a path to a
     ``.yaml`` file; an unknown name lists ``known`` (default: the names in ``dirs``)."""
@@ -180,6 +185,11 @@ def compose_recipe(recipe: str, overrides: Sequence[str] = (), validate: bool = 
     """Compose ``recipe`` with Hydra, apply ``overrides`` and (``validate``) check every value
     against the recipe schema (:func:`gancraft.schema.validate_recipe`); returns a resolved config."""
     path = find_recipe(recipe)
+    sources = data_sources()
+    for word in overrides:
+        key, _, value = word.partition("=")
+        if key.lstrip("+") == "data.name" and value in sources:
+            raise ConfigError(f"{word} would keep the current source's other keys; switch the data source with data={value}")
     cfg = compose_config(path, recipe_dirs(), overrides, "recipe")
     for key in ("data", "model", "trainer"):
         if key not in cfg:

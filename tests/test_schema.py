@@ -9,7 +9,7 @@ import pytest
 from gancraft.core.errors import ConfigError
 from gancraft.engine.run import build_trainer
 from gancraft.engine.trainer import TrainerConfig
-from gancraft.recipes import compose_recipe, recipe_dirs
+from gancraft.recipes import compose_recipe
 from tests.conftest import TINY_CYCLEGAN
 from tests.test_recipes import TINY_STARGAN_V2
 
@@ -47,10 +47,10 @@ def test_a_key_left_over_from_another_data_source_names_the_keys_it_takes(toy_ro
 
 def _data_group_recipes() -> list[str]:
     """Recipes whose data section comes from the ``data`` config group (recipes/data/*.yaml)."""
-    options = {p.stem for d in recipe_dirs() for p in (d / "data").glob("*.yaml")}
-    out = []
-    from gancraft.recipes import list_recipes
+    from gancraft.recipes import data_sources, list_recipes
 
+    options = set(data_sources())
+    out = []
     for recipe in list_recipes():
         cfg = compose_recipe(recipe, validate=False) if recipe != "stargan_v2_add_domain" else None
         if cfg is not None and cfg.data.name in options:
@@ -66,6 +66,11 @@ def test_switching_the_data_source_needs_no_extra_keys(recipe: str, toy_root: Pa
     assert "n" not in cfg.data and "mode" not in cfg.data
     config = TrainerConfig.from_config(cfg.trainer)
     assert config.max_steps == 10 and config.epochs is None
+
+
+def test_renaming_the_data_source_points_to_the_data_group() -> None:
+    with pytest.raises(ConfigError, match=r"^data\.name=unpaired_folders would keep .*; switch the data source with data=unpaired_folders$"):
+        compose_recipe("cyclegan_glasses", ["data.name=unpaired_folders", "data.root=x"])
 
 
 def test_home_paths_work_in_overrides(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
