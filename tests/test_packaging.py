@@ -1,6 +1,7 @@
 """The wheel: what it holds, what it depends on, and that an install run from another
 directory finds its recipes and evaluation protocols inside the package."""
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -16,9 +17,16 @@ REPO = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    dist = tmp_path_factory.mktemp("dist")
+    # built from a copy of the files git knows (tracked or not ignored): setuptools' build/
+    # directory keeps deleted modules, which would reach a wheel built in place
+    source, dist = tmp_path_factory.mktemp("source"), tmp_path_factory.mktemp("dist")
+    listed = subprocess.run(["git", "-C", str(REPO), "ls-files", "-co", "--exclude-standard", "-z"], check=True, capture_output=True, text=True)
+    for name in filter(None, listed.stdout.split("\0")):
+        if (REPO / name).is_file():
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, source / name)
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(dist), str(REPO)],
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(dist), str(source)],
         check=True, capture_output=True,
     )
     [built] = dist.glob("gancraft-*.whl")

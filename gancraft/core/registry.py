@@ -59,17 +59,21 @@ class Registry:
         check_arguments(factory, kwargs, f"{self.kind} {name!r}")
         return factory(**kwargs)
 
+    def factory_for(self, cfg: Mapping[str, Any]) -> Callable[..., Any]:
+        """The class or function a config mapping names: ``name``, or the ``_target_`` escape hatch."""
+        if "_target_" in cfg:
+            return locate(str(cfg["_target_"]))
+        if "name" not in cfg:
+            raise ConfigError(f"a {self.kind} config needs a 'name' (one of {', '.join(self.names())}) or a '_target_'")
+        return self.get(str(cfg["name"]))
+
     def build_from_config(self, cfg: Mapping[str, Any], **extra: Any) -> Any:
         """Build from a config mapping with ``name`` (or ``_target_``) plus keyword arguments."""
         kwargs = {k: v for k, v in dict(cfg).items() if k not in ("name", "_target_")}
         kwargs.update(extra)
-        if "_target_" in cfg:
-            factory = locate(str(cfg["_target_"]))
-            check_arguments(factory, kwargs, str(cfg["_target_"]))
-            return factory(**kwargs)
-        if "name" not in cfg:
-            raise ConfigError(f"a {self.kind} config needs a 'name' (one of {', '.join(self.names())}) or a '_target_'")
-        return self.build(str(cfg["name"]), **kwargs)
+        factory = self.factory_for(cfg)
+        check_arguments(factory, kwargs, str(cfg["_target_"]) if "_target_" in cfg else f"{self.kind} {cfg['name']!r}")
+        return factory(**kwargs)
 
     def names(self, pattern: str | None = None) -> list[str]:
         """Registered names, sorted; ``pattern`` is a shell-style filter such as ``'*gan*'``."""

@@ -499,7 +499,7 @@ def run_protocol(checkpoint_dir: str | Path, protocol_name: str, out_dir: str | 
     ``overrides`` replace the protocol's settings (``num_images=100``, ``device="cpu"``,
     ``extractor=PATH``, ...). Returns what ``metrics.json`` holds.
     """
-    import gancraft.components  # noqa: F401  (models and data sets by name)
+    import gancraft.data, gancraft.models, gancraft.world  # noqa: F401, E401  (models and data sets by name)
     from gancraft.core import checkpoint as ckpt
     from gancraft.inference.translator import Translator
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from gancraft.core import checkpoint as ckpt
-from gancraft.engine.logger import read_log
+from gancraft.core.logger import read_log
 from gancraft.engine.run import build_trainer
 from gancraft.engine.trainer import TrainerConfig
 from gancraft.core.errors import ConfigError
