@@ -93,10 +93,17 @@ def check_arguments(factory: Callable[..., Any], kwargs: Mapping[str, Any], what
         signature = inspect.signature(factory)
     except (TypeError, ValueError):  # builtins without a signature: let the call decide
         return
+    params = signature.parameters.values()
+    accepted = [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name != "self"]
+    takes_any = any(p.kind is p.VAR_KEYWORD for p in params)
+    unknown = [key for key in kwargs if key not in accepted]
+    if unknown and not takes_any:  # named first: a typo is the likelier mistake than a missing key
+        close = [m for key in unknown for m in difflib.get_close_matches(key, accepted, n=1, cutoff=0.6)]
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        raise ConfigError(f"{what}: unknown key(s) {', '.join(unknown)}{hint}; accepted keys: {', '.join(accepted)}")
     try:
         signature.bind(**kwargs)
     except TypeError as err:
-        accepted = [p for p in signature.parameters if p not in ("self", "args", "kwargs")]
         raise ConfigError(f"{what}: {err}; accepted keys: {', '.join(accepted)}") from None
 
 

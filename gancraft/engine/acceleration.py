@@ -74,8 +74,7 @@ def prepare_networks(
     """
     configure_backends(device)
     if ctx.enabled:
-        for net in model.networks().values():  # EMA copies too: they start equal everywhere
-            broadcast_module(net, ctx)
+        broadcast_module(model, ctx)  # every network, EMA copies too: they start equal everywhere
         if precision is None:
             raise ValueError("prepare_networks needs the model's precision to sync gradients over ranks")
         precision.grad_sync = GradientAllReduce(ctx)
