@@ -263,7 +263,7 @@ def test_checkpointed_train_step_gives_the_same_weights_and_keeps_less():
         torch.manual_seed(2)
         for step in range(2):  # the second step runs Adam with moments from the first
             model.train_step(data, step)
-        weights[ckpt] = model.state_dict()["networks"]
+        weights[ckpt] = {k: v.clone() for k, v in model.state_dict()["networks"].items()}
     assert saved[True] < 0.6 * saved[False]  # checkpointing really was on
     assert weights[True].keys() == weights[False].keys()
     for key, value in weights[False].items():
