@@ -75,9 +75,9 @@ class GANModel(nn.Module):
         """LR schedulers stepped once per training step; none by default."""
         return {}
 
-    def init_from(self, checkpoint: Path, config: DictConfig) -> None:
+    def init_from(self, checkpoint: Path, config: DictConfig | None = None) -> None:
         """Start from another run's weights (``init_from=CKPT``): fine-tuning, not resuming.
-        ``config`` is that checkpoint's config, already read by the run.
+        ``config`` is that checkpoint's config, as the run already read it (for models that need it).
 
         Models whose shape can change between runs (new StarGAN v2 domains) override this.
         """

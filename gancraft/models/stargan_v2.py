@@ -28,7 +28,7 @@ from torch import nn
 
 from omegaconf import DictConfig
 
-from gancraft.core.checkpoint import load_network_state, load_weights, unwrap
+from gancraft.core.checkpoint import find_checkpoint, load_config, load_network_state, load_weights, unwrap
 from gancraft.core.errors import CheckpointError, ConfigError
 from gancraft.core.registry import LOSSES, MODELS, NETWORKS
 from gancraft.losses.r1 import r1_penalty
@@ -394,14 +394,15 @@ class StarGANv2(GANModel):
         if "data" in cfg and cfg.data.get("domains", None) is None and "domains" in cfg.data:
             cfg.data.domains = list(domains)  # the data set's labels follow the model's order
 
-    def init_from(self, checkpoint: str | Path, config: DictConfig) -> list[str]:
-        """Start from a trained StarGAN v2 checkpoint (``config``: its config, read by the run) whose
+    def init_from(self, checkpoint: str | Path, config: DictConfig | None = None) -> list[str]:
+        """Start from a trained StarGAN v2 checkpoint (``config``: its config, as the run already read
+        it; read here when not given) whose
         domains may be fewer (or ordered differently) than this model's: shared weights are loaded,
         each domain this model shares with the checkpoint gets its trained heads (matched by name),
         and every new domain is grown as in :meth:`add_domains`. Call before ``setup`` (the run's
         ``init_from``). Returns the new domains."""
-        path = Path(checkpoint)
-        old_cfg = config.get("model", {})
+        path = find_checkpoint(checkpoint)
+        old_cfg = (load_config(path) if config is None else config).get("model", {})
         old = list(old_cfg.get("domains", []) or [])
         differ = [f"model.{k}={old_cfg[k]}" for k, v in self.arch.items() if k in old_cfg and old_cfg[k] != v]
         if differ:

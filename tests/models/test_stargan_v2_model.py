@@ -195,7 +195,7 @@ def test_init_from_grows_a_checkpoint_by_name(tmp_path):
     grown.train_step(batch(domains=3), 0)
     wrong = tiny(domains=["a", "b", "c"], style_dim=16)
     with pytest.raises(ConfigError, match="style_dim"):
-        wrong.init_from(tmp_path / "ckpt", OmegaConf.create(config))
+        wrong.init_from(tmp_path / "ckpt")  # the config read from the checkpoint when not given
 
 
 def test_resolve_config_takes_the_domains_from_the_init_checkpoint():
