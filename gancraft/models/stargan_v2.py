@@ -50,6 +50,17 @@ def ema_update(ema: nn.Module, online: nn.Module, beta: float) -> None:
     torch._foreach_lerp_(ema_params, online_params, 1.0 - beta)
 
 
+def grown_domains(domains: Sequence[str], new_domains: Sequence[str] | None) -> list[str]:
+    """``domains`` followed by ``new_domains``; a new name that is empty, repeated or already there is a ConfigError."""
+    domains, new = list(domains), list(new_domains or ())
+    if any(d is None or d == "" for d in new):
+        raise ConfigError("say which domain to add: new_domain=NAME")
+    clash = [d for d in new if d in domains]
+    if clash or len(set(new)) != len(new):
+        raise ConfigError(f"domain(s) {', '.join(clash or new)} already exist or repeat; the model has {', '.join(domains)}; pick a new name")
+    return domains + new
+
+
 def diversity_weight(initial: float, step: int, ds_iter: int) -> float:
     """The diversity-sensitive loss weight at ``step``: ``initial`` decayed linearly to 0 over ``ds_iter`` steps."""
     if ds_iter <= 0:
@@ -64,6 +75,7 @@ class StarGANv2(GANModel):
     def __init__(
         self,
         domains: Sequence[str] | None = ("domain_0", "domain_1"),
+        new_domains: Sequence[str] | None = None,
         img_size: int = 256,
         style_dim: int = 64,
         latent_dim: int = 16,
@@ -91,7 +103,7 @@ class StarGANv2(GANModel):
         super().__init__()
         if domains is None:
             raise ConfigError("model.domains is empty: list the domains, or give init_from=CHECKPOINT to take a trained model's")
-        domains = list(domains)
+        domains = grown_domains(domains, new_domains)
         if len(domains) < 2 or len(set(domains)) != len(domains):
             raise ConfigError(f"model.domains must name at least two distinct domains, got {domains}")
         if w_hpf > 0:
@@ -359,38 +371,32 @@ class StarGANv2(GANModel):
         """Grow the mapping-network heads, style-encoder heads and discriminator outputs by
         ``names``; each new head starts as the mean of the old ones (``new_domain_init: mean``)
         or a copy of the first. Old domains' outputs are unchanged. Build optimizers afterwards."""
-        names = list(names)
-        clash = [d for d in names if d in self.domains]
-        if clash or len(set(names)) != len(names):
-            raise ConfigError(f"domain(s) {', '.join(clash or names)} already exist or repeat; this model has {', '.join(self.domains)}")
+        names = grown_domains(self.domains, names)[self.num_domains:]
         fill = None if self.new_domain_init == "mean" else 0
         self._remap(list(range(self.num_domains)) + [fill] * len(names))
         self.domains = self.domains + names
 
     @classmethod
     def resolve_config(cls, cfg: DictConfig, init_config: DictConfig | None = None) -> None:
-        """The domain list, in label order, written into ``model.domains`` and ``data.domains``:
-        ``model.domains`` if given; else the ``init_from`` checkpoint's domains followed by
-        ``model.new_domains`` (adding domains to a trained model). ``new_domains`` is consumed."""
+        """The whole domain list, in label order, written into ``model.domains`` and ``data.domains``
+        (``model.new_domains`` becomes null): ``model.domains``, or when it is null the ``init_from``
+        checkpoint's domains, followed by ``model.new_domains`` (adding domains to a trained model)."""
         model = cfg.model
-        new = list(model.pop("new_domains", None) or [])
-        if any(d is None or d == "" for d in new):
-            raise ConfigError("say which domain to add: new_domain=NAME")
+        new = list(model.get("new_domains", None) or [])
         if model.get("domains") is not None:
-            domains = list(model.domains) + [d for d in new if d not in model.domains]
+            base = list(model.domains)
         elif init_config is not None:
-            domains = list(init_config.get("model", {}).get("domains", None) or [])
-            if not domains:
+            base = list(init_config.get("model", {}).get("domains", None) or [])
+            if not base:
                 raise CheckpointError(f"checkpoint {cfg.init_from!r} has no model.domains; is it a StarGAN v2 checkpoint?")
-            for d in new:
-                if d in domains:
-                    raise ConfigError(f"domain {d!r} is already in the checkpoint's domains ({', '.join(domains)}); pick a new name")
-                domains.append(d)
         elif new:
-            raise ConfigError(f"adding domain(s) {', '.join(new)} needs the trained model to add them to: init_from=CHECKPOINT")
+            raise ConfigError(f"adding domain(s) {', '.join(map(str, new))} needs the trained model to add them to: init_from=CHECKPOINT")
         else:
             raise ConfigError("model.domains is empty: list the domains, or give init_from=CHECKPOINT to take a trained model's")
-        model.domains = domains
+        model.domains = grown_domains(base, new)
+        if "new_domains" in model:
+            model.new_domains = None
+        domains = list(model.domains)
         if "data" in cfg and cfg.data.get("domains", None) is None and "domains" in cfg.data:
             cfg.data.domains = list(domains)  # the data set's labels follow the model's order
 

@@ -207,7 +207,8 @@ def test_resolve_config_takes_the_domains_from_the_init_checkpoint():
     grown = cfg(new_domains=["c"])
     StarGANv2.resolve_config(grown, trained)
     assert list(grown.model.domains) == ["a", "b", "c"] and list(grown.data.domains) == ["a", "b", "c"]
-    assert "new_domains" not in grown.model
+    assert grown.model.new_domains is None  # consumed: the saved config lists every domain
+    assert MODELS.build("stargan_v2", domains=["a", "b"], new_domains=["c"], **ARCH).domains == ["a", "b", "c"]
     listed = cfg(domains=["x", "y"])
     StarGANv2.resolve_config(listed, None)
     assert list(listed.model.domains) == ["x", "y"] and list(listed.data.domains) == ["x", "y"]
