@@ -18,13 +18,13 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Sequence
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
 from gancraft.core.errors import ConfigError
+from gancraft.core.shipped import shipped_dir
 
 #: the two ways of giving a run's length; an override of one clears the other
 _STOPPING = ("trainer.max_steps", "trainer.epochs")
@@ -38,19 +38,15 @@ def _register_resolvers() -> None:
 _register_resolvers()
 
 
-def packaged_recipe_dir() -> Path:
-    return Path(str(resources.files("gancraft") / "recipes"))
-
-
-def config_dirs(local: str, packaged: Path) -> list[Path]:
+def config_dirs(local: str, packaged: Path | None) -> list[Path]:
     """``./<local>/`` then ``packaged``: where named configs are looked up, in order, without repeats."""
-    dirs = [Path.cwd() / local, packaged]
-    return [d for i, d in enumerate(dirs) if d.is_dir() and d.resolve() not in {x.resolve() for x in dirs[:i]}]
+    dirs = [d for d in (Path.cwd() / local, packaged) if d is not None and d.is_dir()]
+    return [d for i, d in enumerate(dirs) if d.resolve() not in {x.resolve() for x in dirs[:i]}]
 
 
 def recipe_dirs() -> list[Path]:
-    """Where named recipes are looked up, in order."""
-    return config_dirs("recipes", packaged_recipe_dir())
+    """Where named recipes are looked up, in order: ./recipes, then the packaged copy."""
+    return config_dirs("recipes", shipped_dir("recipes"))
 
 
 def list_configs(dirs: Sequence[Path]) -> list[str]:

@@ -11,7 +11,7 @@ from typing import Any
 import torch
 from torchvision.utils import save_image
 
-from gancraft.engine.logger import read_log
+from gancraft.core.logger import read_log
 
 
 def save_grid(rows: Sequence[torch.Tensor], path: Path) -> Path:

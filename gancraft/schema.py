@@ -20,7 +20,7 @@ naming the key, the value and what is accepted.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,20 +74,6 @@ RANGES: dict[str, Range] = {
 }
 
 
-def _factory(section: Mapping[str, Any], registry: Any, key: str) -> tuple[Callable[..., Any], str]:
-    """The builder a section names (``name`` in ``registry``, or ``_target_``) and its description."""
-    from gancraft.core.registry import locate
-
-    if "_target_" in section:
-        return locate(str(section["_target_"])), f"{key} _target_ {section['_target_']}"
-    if "name" not in section:
-        raise ConfigError(f"{key} needs a 'name' (one of {', '.join(registry.names())}) or a '_target_'")
-    name = section["name"]
-    if not isinstance(name, str):
-        raise ConfigError(f"{key}.name={name} is not valid; expected one of {', '.join(registry.names())}")
-    return registry.get(name), f"{registry.kind} {name!r}"
-
-
 def check_section(section: Any, registry: Any, key: str) -> None:
     """``section`` (``{name: ..., **kwargs}``) checked against the builder it names, and its
     nested network sections (a mapping with a ``name`` or ``_target_``) against theirs."""
@@ -95,7 +81,10 @@ def check_section(section: Any, registry: Any, key: str) -> None:
 
     if not isinstance(section, Mapping):
         raise ConfigError(f"{key} must be a mapping of settings, got {section!r}")
-    factory, what = _factory(section, registry, key)
+    if isinstance(section.get("name"), (list, dict)):
+        raise ConfigError(f"{key}.name={section['name']} is not a name; expected one of {', '.join(registry.names())}")
+    factory = registry.factory_for(section)
+    what = f"{key} _target_ {section['_target_']}" if "_target_" in section else f"{registry.kind} {section['name']!r}"
     values = {k: v for k, v in section.items() if k not in ("name", "_target_")}
     bind(factory, values, what, prefix=f"{key}.")
     for sub, value in values.items():

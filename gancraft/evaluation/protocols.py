@@ -29,7 +29,7 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from importlib import metadata, resources
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ import numpy as np
 import torch
 
 from gancraft.core.errors import ConfigError, MissingWeightsError
+from gancraft.core.shipped import shipped_dir
 from gancraft.evaluation import fid as fidlib
 
 log = logging.getLogger(__name__)
@@ -51,15 +52,11 @@ _OBJECT_SETTINGS = ("extractor",)
 
 def protocol_dirs() -> list[Path]:
     """Where named protocols are looked up, in order: ./evaluation, the packaged copy, the source tree."""
-    dirs = [
-        Path.cwd() / "evaluation",
-        Path(str(resources.files("gancraft") / "evaluation_protocols")),
-        Path(__file__).resolve().parents[2] / "evaluation",
-    ]
+    dirs = [Path.cwd() / "evaluation", shipped_dir("evaluation")]
     seen: set[Path] = set()
     out = []
     for d in dirs:
-        if d.is_dir() and d.resolve() not in seen:
+        if d is not None and d.is_dir() and d.resolve() not in seen:
             seen.add(d.resolve())
             out.append(d)
     return out
@@ -504,7 +501,7 @@ def run_protocol(checkpoint_dir: str | Path, protocol_name: str, out_dir: str | 
     ``overrides`` replace the protocol's settings (``num_images=100``, ``device="cpu"``,
     ``extractor=PATH``, ...). Returns what ``metrics.json`` holds.
     """
-    import gancraft.components  # noqa: F401  (models and data sets by name)
+    import gancraft.data, gancraft.models, gancraft.world  # noqa: F401, E401  (models and data sets by name)
     from gancraft.core import checkpoint as ckpt
     from gancraft.inference.translator import Translator
 

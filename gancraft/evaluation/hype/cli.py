@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+from gancraft.core.errors import require_extra
 from gancraft.core.values import NonNegativeInt, PositiveInt, Range
 from gancraft.evaluation.hype.staircase import StaircaseRule
 
@@ -56,6 +57,7 @@ def create_command(
 
 def serve_command(study: Path, host: str = "127.0.0.1", port: Annotated[int, Range(1, 65535)] = 8000, url: str | None = None) -> int:
     """Serve the rater and owner pages with uvicorn until interrupted."""
+    require_extra("hype", "fastapi", "uvicorn")
     import uvicorn
 
     from gancraft.evaluation.hype import db
