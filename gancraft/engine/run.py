@@ -79,12 +79,15 @@ def build_trainer(cfg: DictConfig, ctx: DistributedContext | None = None) -> Tra
     """Data set, model and trainer for a composed recipe (nothing is trained yet)."""
     ctx = ctx or init_distributed(str(cfg.trainer.get("device", "auto")))
     trainer_cfg = TrainerConfig.from_config(cfg.trainer)
+    dataset = None
+    if OmegaConf.select(cfg, "model.domains", default=0) is None and OmegaConf.select(cfg, "data.domains", default=0) is None and not cfg.get("init_from"):
+        seed_everything(int(cfg.seed))
+        dataset = DATASETS.build_from_config(cfg.data)  # data.domains=null: the data set finds them (every sub-folder)
+        cfg.model.domains = list(dataset.domains)
     init_config = resolve_config(cfg)
     callbacks = build_callbacks(OmegaConf.to_container(cfg.callbacks) if cfg.get("callbacks") else [])
     seed_everything(int(cfg.seed))
-    dataset = DATASETS.build_from_config(cfg.data)
-    if "domains" in cfg.model and cfg.model.domains is None and not cfg.model.get("domains_from") and getattr(dataset, "domains", None):
-        cfg.model.domains = list(dataset.domains)  # data.domains=null: the sub-folders found are the model's domains
+    dataset = dataset if dataset is not None else DATASETS.build_from_config(cfg.data)
     model = MODELS.build_from_config(cfg.model)
     if init_config is not None:
         model.init_from(Path(cfg.init_from), init_config)
