@@ -10,7 +10,7 @@ The same three functions serve every kind of config (recipes and protocols):
 :func:`find_config` (a name or a path -> a file), :func:`compose_config` (Hydra, with
 overrides; a malformed YAML file is one line naming the file, line and column) and
 :func:`read_yaml` (one file, same errors). :func:`compose_recipe` adds what a recipe
-needs: its sections, and the typed check of :mod:`gancraft.schema`.
+needs (its sections); :mod:`gancraft.engine.schema` checks its values before it is built.
 """
 
 from __future__ import annotations
@@ -177,9 +177,9 @@ def compose_config(path: Path, dirs: Sequence[Path], overrides: Sequence[str] = 
     return cfg
 
 
-def compose_recipe(recipe: str, overrides: Sequence[str] = (), validate: bool = True) -> DictConfig:
-    """Compose ``recipe`` with Hydra, apply ``overrides`` and (``validate``) check every value
-    against the recipe schema (:func:`gancraft.schema.validate_recipe`); returns a resolved config."""
+def compose_recipe(recipe: str, overrides: Sequence[str] = ()) -> DictConfig:
+    """Compose ``recipe`` with Hydra and apply ``overrides``; returns a resolved config. Its values
+    are checked against the recipe schema when it is built (:mod:`gancraft.engine.schema`)."""
     path = find_recipe(recipe)
     sources = data_sources()
     for word in overrides:
@@ -191,8 +191,4 @@ def compose_recipe(recipe: str, overrides: Sequence[str] = (), validate: bool = 
         if key not in cfg:
             raise ConfigError(f"recipe {path.stem} has no '{key}' section")
     cfg.setdefault("recipe", path.stem)
-    if validate:
-        from gancraft.schema import validate_recipe
-
-        validate_recipe(cfg)
     return cfg

@@ -85,7 +85,7 @@ TRAIN_LENGTH = ["trainer.max_steps=2", "trainer.sample_every=0", "trainer.checkp
 
 def tiny_train(recipe: str, words: list[str]) -> list[str]:
     """Overrides that make ``recipe`` (with the user's ``words``) tiny: by its model and data source."""
-    cfg = _compose(recipe, words, validate=False)
+    cfg = _compose(recipe, words)
     return [*TINY_TRAIN[cfg.model.name], *TINY_DATA.get(cfg.data.name, []), *TRAIN_LENGTH]
 
 #: the sandbox's runs: name -> (recipe, overrides); copies under the other names the docs use
@@ -326,8 +326,8 @@ def test_documented_python_runs(page: list[Block], in_sandbox: Path, monkeypatch
     import gancraft.recipes
     from gancraft.core.registry import REGISTRIES
 
-    def tiny_compose(recipe: str, overrides: Any = (), validate: bool = True) -> Any:
-        return _compose(recipe, [*overrides, *tiny_train(recipe, list(overrides)), "run_dir=runs/python"], validate)
+    def tiny_compose(recipe: str, overrides: Any = ()) -> Any:
+        return _compose(recipe, [*overrides, *tiny_train(recipe, list(overrides)), "run_dir=runs/python"])
 
     monkeypatch.setattr(gancraft.recipes, "compose_recipe", tiny_compose)
     saved = {kind: dict(r._entries) for kind, r in REGISTRIES.items()}
@@ -369,10 +369,13 @@ def test_documented_recipes_compose_and_pass_the_schema(block: Block, name: str,
     path = in_sandbox / name
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(block.text)
+    from gancraft.engine.schema import validate_recipe
+
     try:
         cfg = _compose(path.stem, [])  # found by name in ./recipes/, as the docs say
     finally:
         path.unlink()
+    validate_recipe(cfg)
     assert cfg.recipe == path.stem
 
 

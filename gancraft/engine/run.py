@@ -26,6 +26,7 @@ from gancraft.core.checkpoint import find_checkpoint, load_config
 from gancraft.core.distributed import DistributedContext, init_distributed
 from gancraft.core.errors import ConfigError
 from gancraft.core.registry import CALLBACKS, DATASETS, MODELS
+from gancraft.engine.schema import validate_recipe
 from gancraft.engine.trainer import Trainer, TrainerConfig
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,7 @@ def build_callbacks(specs: list | None) -> list[TrainingCallback]:
 
 def build_trainer(cfg: DictConfig, ctx: DistributedContext | None = None) -> Trainer:
     """Data set, model and trainer for a composed recipe (nothing is trained yet)."""
+    validate_recipe(cfg)  # every value checked, one line for the first bad one, before anything is built
     ctx = ctx or init_distributed(str(cfg.trainer.get("device", "auto")))
     trainer_cfg = TrainerConfig.from_config(cfg.trainer)
     dataset = None

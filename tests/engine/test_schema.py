@@ -8,6 +8,7 @@ import pytest
 
 from gancraft.core.errors import ConfigError
 from gancraft.engine.run import build_trainer
+from gancraft.engine.schema import validate_recipe
 from gancraft.engine.trainer import TrainerConfig
 from gancraft.recipes import compose_recipe
 from tests.conftest import TINY_CYCLEGAN
@@ -34,14 +35,14 @@ from tests.test_recipes import TINY_STARGAN_V2
 )
 def test_a_bad_value_is_one_line_naming_key_value_and_what_is_accepted(overrides: list[str], message: str) -> None:
     with pytest.raises(ConfigError) as err:
-        compose_recipe("cyclegan_glasses_cpu", overrides)
+        validate_recipe(compose_recipe("cyclegan_glasses_cpu", overrides))
     assert message in str(err.value)
     assert "\n" not in str(err.value)
 
 
 def test_a_key_left_over_from_another_data_source_names_the_keys_it_takes(toy_root: Path) -> None:
     with pytest.raises(ConfigError) as err:
-        compose_recipe("cyclegan_glasses_cpu", ["data=unpaired_folders", f"data.root={toy_root}", "+data.n=4000"])
+        validate_recipe(compose_recipe("cyclegan_glasses_cpu", ["data=unpaired_folders", f"data.root={toy_root}", "+data.n=4000"]))
     assert str(err.value).startswith("dataset 'unpaired_folders' does not take data.n=4000; it takes root, split,")
 
 
@@ -52,7 +53,7 @@ def _data_group_recipes() -> list[str]:
     options = set(data_sources())
     out = []
     for recipe in list_recipes():
-        cfg = compose_recipe(recipe, validate=False) if recipe != "stargan_v2_add_domain" else None
+        cfg = compose_recipe(recipe) if recipe != "stargan_v2_add_domain" else None
         if cfg is not None and cfg.data.name in options:
             out.append(recipe)
     return out
@@ -62,6 +63,7 @@ def _data_group_recipes() -> list[str]:
 def test_switching_the_data_source_needs_no_extra_keys(recipe: str, toy_root: Path) -> None:
     """``data=unpaired_folders`` replaces the data section; ``trainer.max_steps`` alone sets the length."""
     cfg = compose_recipe(recipe, ["data=unpaired_folders", f"data.root={toy_root}", "trainer.max_steps=10"])
+    validate_recipe(cfg)
     assert cfg.data.name == "unpaired_folders" and cfg.data.root == str(toy_root)
     assert "n" not in cfg.data and "mode" not in cfg.data
     config = TrainerConfig.from_config(cfg.trainer)
@@ -85,6 +87,12 @@ def test_home_paths_work_in_overrides(monkeypatch: pytest.MonkeyPatch, tmp_path:
 def test_epochs_override_clears_max_steps() -> None:
     cfg = compose_recipe("cyclegan_glasses_cpu", ["trainer.epochs=2"])
     assert cfg.trainer.epochs == 2 and cfg.trainer.max_steps is None
+
+
+def test_a_recipe_built_from_python_is_checked_too() -> None:
+    cfg = compose_recipe("cyclegan_glasses_cpu", ["trainer.batch_size=0"])
+    with pytest.raises(ConfigError, match=r"^trainer\.batch_size=0 is out of range; it must be at least 1$"):
+        build_trainer(cfg)
 
 
 def test_a_folder_run_cut_short_with_max_steps_trains(toy_root: Path, tmp_path: Path) -> None:

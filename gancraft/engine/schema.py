@@ -1,5 +1,8 @@
 """The recipe schema: every value of a composed recipe checked before anything runs.
 
+:func:`validate_recipe` is the first thing :func:`gancraft.engine.run.build_trainer` does, so
+a recipe trained from Python is checked as one trained from the command line.
+
 Each section is checked against the typed signature of the thing it builds, so the
 schema and the code cannot drift apart:
 
@@ -26,8 +29,13 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+import gancraft.data  # noqa: F401  (the registries a recipe builds from, as run.py fills them)
+import gancraft.models  # noqa: F401
+import gancraft.world  # noqa: F401
 from gancraft.core.errors import ConfigError
+from gancraft.core.registry import CALLBACKS, DATASETS, MODELS
 from gancraft.core.values import Range, bind
+from gancraft.engine.trainer import TrainerConfig
 
 
 @dataclass
@@ -118,10 +126,6 @@ def check_relations(cfg: Mapping[str, Any]) -> None:
 
 def validate_recipe(cfg: DictConfig | Mapping[str, Any]) -> None:
     """Check a composed recipe; raises one :class:`ConfigError` line for the first bad value."""
-    import gancraft.components  # noqa: F401  (fills the registries)
-    from gancraft.core.registry import CALLBACKS, DATASETS, MODELS
-    from gancraft.engine.trainer import TrainerConfig
-
     plain = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg)
     assert isinstance(plain, dict)
     top = {k: v for k, v in plain.items() if k in RecipeTop.__dataclass_fields__}
@@ -133,6 +137,7 @@ def validate_recipe(cfg: DictConfig | Mapping[str, Any]) -> None:
     check_section(plain.get("data"), DATASETS, "data")
     check_section(plain.get("model"), MODELS, "model")
     for i, callback in enumerate(plain.get("callbacks") or []):
-        check_section(callback, CALLBACKS, f"callbacks[{i}]")
+        if isinstance(callback, Mapping) and callback.get("name") in CALLBACKS:  # others: build_callbacks says what is registered
+            check_section(callback, CALLBACKS, f"callbacks[{i}]")
     check_ranges(plain)
     check_relations(plain)
