@@ -95,6 +95,8 @@ def test_a_word_that_is_not_key_value_does_not_train(capsys: pytest.CaptureFixtu
 
 #: valid values for required arguments, by name (anything else: a type's default below)
 EXAMPLES = {"recipe": "cyclegan_glasses_cpu", "protocol": "world", "name": "study1", "n": "2", "size": "32"}
+#: commands whose settings pass through (``**settings``): a typed setting of the example (protocol=world)
+PASSED_ON = {"evaluate": "n"}
 #: arguments that must exist on disk (the others are written or created)
 INPUT_PATHS = {"checkpoint", "input", "real", "fake", "study", "reference", "recipe"}
 
@@ -144,7 +146,8 @@ def _cases() -> list[Any]:
         skip = pytest.mark.skip
         out.append(pytest.param(key, "missing", id=f"{label}-missing", marks=() if required else skip(reason=f"{label} has no required argument")))
         out.append(pytest.param(key, "unknown", id=f"{label}-unknown"))
-        out.append(pytest.param(key, "type", id=f"{label}-type", marks=() if numbers or takes_overrides else skip(reason=f"{label} has no typed argument")))
+        typed = numbers or takes_overrides or label in PASSED_ON
+        out.append(pytest.param(key, "type", id=f"{label}-type", marks=() if typed else skip(reason=f"{label} has no typed argument")))
         out.append(pytest.param(key, "path", id=f"{label}-path", marks=() if paths else skip(reason=f"{label} reads no path")))
     return out
 
@@ -161,7 +164,8 @@ def test_every_command_rejects_bad_arguments_in_one_line(key: tuple[str, str | N
         words, expect = [*words, "no_such_key=1"], "no_such_key"
     elif case == "type":
         number = next((n for n in parameters(fn) if _is_number(hints.get(n))), None)
-        bad = number or "seed"  # a command taking recipe overrides: a top-level recipe key
+        label = " ".join(filter(None, key))
+        bad = number or PASSED_ON.get(label) or "seed"  # a command taking recipe overrides: a top-level recipe key
         words, expect = [w for w in words if not w.startswith(f"{bad}=")] + [f"{bad}=notanumber"], f"{bad}=notanumber is not"
     else:
         name = next(n for n in parameters(fn) if n in INPUT_PATHS)

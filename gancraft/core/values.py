@@ -178,6 +178,18 @@ def coerce(value: Any, hint: Any, key: str, *, from_text: bool = False) -> Any:
         raise ConfigError(f"{key}={_show(value)} is not {describe(hint)}") from None
 
 
+def hint_of(default: Any) -> Any:
+    """The type a setting's default value asks for: ``200`` a whole number, ``0.5`` a number,
+    ``true`` a boolean, ``[a, b]`` a list; ``null`` and strings (often a word like ``auto`` among
+    other values) take any value, read as YAML."""
+    if isinstance(default, bool):
+        return bool
+    for kind in (int, float, list, dict):
+        if isinstance(default, kind):
+            return kind
+    return Any
+
+
 def _show(value: Any) -> str:
     if value is None:
         return "null"

@@ -37,6 +37,7 @@ import numpy as np
 import torch
 
 from gancraft.core.errors import ConfigError, MissingWeightsError
+from gancraft.core.values import coerce, hint_of
 from gancraft.core.shipped import shipped_dir
 from gancraft.evaluation import fid as fidlib
 
@@ -104,24 +105,9 @@ def load_protocol(name: str, **overrides: Any) -> dict[str, Any]:
     for key, value in overrides.items():
         if key not in settings:
             raise ConfigError(f"protocol {settings.get('name', name)!r} has no setting {key!r}; known: {', '.join(sorted(settings))}")
-        settings[key] = _coerce(value, settings[key])
+        settings[key] = coerce(value, hint_of(settings[key]), key, from_text=isinstance(value, str))
     settings["file"] = str(path)
     return settings
-
-
-def _coerce(value: Any, default: Any) -> Any:
-    """Command-line strings as YAML values (``null``, ``false``, ``5``); ``a,b`` for a list setting."""
-    if not isinstance(value, str):
-        return value
-    import yaml
-
-    try:
-        parsed = yaml.safe_load(value)
-    except yaml.YAMLError:
-        parsed = value
-    if isinstance(default, list) and not isinstance(parsed, list):
-        return [v.strip() for v in value.split(",") if v.strip()]
-    return parsed
 
 
 # --------------------------------------------------------------------------- image sets

@@ -91,3 +91,20 @@ def test_bind_passes_what_kwargs_takes_and_reads_class_signatures() -> None:
     assert bind(Thing, {"width": 3, "other": "kept"}, "thing") == {"width": 3, "other": "kept"}
     with pytest.raises(ConfigError, match="width=wide is not a whole number"):
         bind(Thing, {"width": "wide"}, "thing")
+
+
+@pytest.mark.parametrize(
+    "default, text, expected",
+    [(200, "8", 8), (0.5, "1", 1.0), (True, "false", False), (["a"], "a,b", ["a", "b"]), (None, "null", None), ("auto", "false", False)],
+)
+def test_a_setting_takes_the_type_of_its_default(default: Any, text: str, expected: Any) -> None:
+    from gancraft.core.values import hint_of
+
+    assert coerce(text, hint_of(default), "k", from_text=True) == expected
+
+
+def test_a_setting_of_the_wrong_type_names_its_default_type() -> None:
+    from gancraft.core.values import hint_of
+
+    with pytest.raises(ConfigError, match=r"^n=abc is not a whole number$"):
+        coerce("abc", hint_of(200), "n", from_text=True)
