@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from gancraft.core.precision import Precision
+from gancraft.models.tasks import TranslationTask
 
 
 class GANModel(nn.Module):
@@ -86,6 +87,10 @@ class GANModel(nn.Module):
     # --- inference ----------------------------------------------------------------
     def translate(self, images: torch.Tensor, **condition) -> torch.Tensor:
         raise NotImplementedError
+
+    def tasks(self) -> list[TranslationTask]:
+        """What can be evaluated: the translations this model does (see :mod:`gancraft.models.tasks`)."""
+        return []
 
     # --- state --------------------------------------------------------------------
     def networks(self) -> dict[str, nn.Module]:

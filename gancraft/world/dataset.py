@@ -23,6 +23,7 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset
 
+from gancraft.data.image_sets import ImageSet
 from gancraft.data.sampling import SampleKey, item_generator, unpack_key
 from gancraft.data.transforms import ImageTransform
 from gancraft.core.errors import ConfigError
@@ -129,6 +130,22 @@ class GlassesWorld(Dataset):
         b_seed = self.seed_of(partner, "B")
         b = render_face(b_seed, self.size, style_for_seed(b_seed, self.styles)).image
         return {"A": self.transform(a, g), "B": self.transform(b, g)}
+
+    def evaluation_sets(self, split: str = "test", n: int | None = None, size: int | None = None) -> dict[str, ImageSet]:
+        """Held-out faces of ``split``, rendered when read, ``n`` per domain (default this data set's ``n``)
+        at ``size`` (default its crop size): ``A``/``B`` in unpaired mode (item ``i``'s face and its fixed
+        partner), else one set per domain."""
+        size = int(size or self.transform.crop_size)
+        per_domain = int(n or self.n)
+        count = per_domain if self.mode == "unpaired" else per_domain * len(self.domains)
+        world = GlassesWorld(self.mode, self.size, count, split, self.styles, self.domains, self.seed_offset,
+                             load_size=size, crop_size=size, flip=False, train=False)
+        if self.mode == "unpaired":
+            return {p: ImageSet(f"{split}{p}", render=lambda i, p=p: world[(i, 0)][p], indices=list(range(count)))
+                    for p in ("A", "B")}
+        return {d: ImageSet(f"{split}/{d}", render=lambda i: world[(i, 0)]["image"],
+                            indices=[i for i, label in enumerate(world.labels) if label == k])
+                for k, d in enumerate(self.domains)}
 
 
 def paired_faces(
