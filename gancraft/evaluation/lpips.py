@@ -16,9 +16,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
-from gancraft.core.errors import MissingWeightsError
+from gancraft.core.errors import ConfigError, MissingWeightsError
 from gancraft.core.registry import METRICS
 
 ALEXNET_FILE = "alexnet-owt-7be5be79.pth"
@@ -136,16 +137,65 @@ def lpips_diversity(outputs: torch.Tensor | Sequence[torch.Tensor], *, model: An
     return float(torch.stack(values).mean())
 
 
-@METRICS.register("lpips")
-class LPIPS:
-    """The ``lpips`` metric: ``LPIPS(weights=...)(x, y)`` -> distances; ``.diversity(outputs)``."""
+def optional_lpips(wanted: bool | str, weights: Any, device: Any, report: Any, option: str = "lpips_weights") -> Any:
+    """The LPIPS model a metric's ``lpips`` option asks for: ``true`` (the AlexNet file is required),
+    ``false`` (None), or ``auto`` (None with a note in ``report`` when the file is missing)."""
+    if wanted is False or wanted == "false":
+        return None
+    try:
+        path = resolve_alexnet_weights(weights)
+    except MissingWeightsError as err:
+        if wanted == "auto":
+            report.note(f"LPIPS skipped: {err}")
+            return None
+        raise MissingWeightsError(f"{str(err).replace('(weights=PATH)', f'({option}=PATH)')}, or lpips=false to skip LPIPS") from None
+    report.lpips = {"weights": str(path), "net": "alex", "version": "0.1"}
+    return load_lpips(path, device=device)
 
-    def __init__(self, weights: str | os.PathLike[str] | None = None, device: str | torch.device = "cpu") -> None:
-        self.weights_path = resolve_alexnet_weights(weights)
-        self.model = load_lpips(self.weights_path, device=device)
 
-    def __call__(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return lpips_distance(x, y, model=self.model)
+@METRICS.register("lpips_diversity")
+class LPIPSDiversity:
+    """StarGAN v2's diversity: for each source image, ``num_outs`` outputs of a guided task; the mean
+    LPIPS over their pairs, averaged per batch of sources, then over the batches. Keys
+    ``LPIPS_<guidance>/<src>2<trg>`` (and ``.../mean`` with ``mean``); codes and references are drawn
+    as the ``fid`` metric draws them, so both see the same outputs for the same ``seed``."""
 
-    def diversity(self, outputs: torch.Tensor | Sequence[torch.Tensor]) -> float:
-        return lpips_diversity(outputs, model=self.model)
+    def __init__(self, tasks: Sequence[str] = ("*",), guidance: Sequence[str] = ("latent", "reference"),
+                 source_split: str = "test", num_images: int | None = None, images: int = 100, num_outs: int = 10,
+                 lpips: bool | str = True, weights: str | None = None, mean: bool = False, batch_size: int = 32,
+                 seed: int | None = None) -> None:
+        self.tasks, self.guidance, self.source_split = list(tasks), list(guidance), source_split
+        self.num_images, self.images, self.num_outs = num_images, images, int(num_outs)
+        self.lpips, self.weights, self.mean, self.batch_size, self.seed = lpips, weights, bool(mean), int(batch_size), seed
+        if self.num_outs < 2:
+            raise ConfigError(f"lpips_diversity needs at least two outputs per input, got num_outs={num_outs}")
+
+    def __call__(self, context: Any) -> dict[str, float]:
+        from gancraft.evaluation.context import guided_outputs, reference_stream, task_label
+
+        model = optional_lpips(self.lpips, self.weights, context.device, context.report)
+        if model is None:
+            return {}
+        seed = context.seed if self.seed is None else int(self.seed)
+        selected = context.select_tasks(self.tasks, self.guidance, "metric lpips_diversity")
+        metrics: dict[str, float] = {}
+
+        def sources(domain: str) -> Any:
+            return context.image_set(self.source_split, domain, self.num_images or self.images).limit(self.num_images)
+
+        for guidance in dict.fromkeys(t.guidance for t in selected):
+            generator = torch.Generator().manual_seed(seed)
+            streams: dict[str, Any] = {}
+            table: dict[str, float] = {}
+            for task in (t for t in selected if t.guidance == guidance):
+                if task.target not in streams:
+                    streams[task.target] = reference_stream(sources(task.target), self.batch_size, seed)
+                for src in task.sources(context.domains):
+                    outputs = guided_outputs(context, task, sources(src), num_outs=self.num_outs, batch_size=self.batch_size,
+                                             generator=generator, references=lambda t=task.target: streams[t])
+                    per_batch = [lpips_diversity(group, model=model) for group in outputs]
+                    table[task_label(task, src)] = float(np.mean(per_batch))  # over batches, as StarGAN v2
+            if self.mean and table:
+                table["mean"] = float(np.mean(list(table.values())))
+            metrics.update({f"LPIPS_{guidance}/{label}": v for label, v in table.items()})
+        return metrics
