@@ -49,7 +49,7 @@ class EvalContext:
     tasks: list[TranslationTask]
     size: int
     device: torch.device
-    dataset: Callable[[], Any] | None = None  # builds the data set that offers ``evaluation_sets`` (lazily)
+    dataset: Callable[[str], Any] | None = None  # builds the data set of a split, which offers ``evaluation_sets``
     folders: Mapping[str, Mapping[str, str | None]] = field(default_factory=dict)  # split -> domain -> folder
     roots: Mapping[str, str | None] = field(default_factory=dict)  # split -> folder of <domain>/ folders
     seed: int = 0
@@ -101,7 +101,7 @@ class EvalContext:
             if len(given) < len(self.domains):
                 if self.dataset is None:
                     raise ConfigError(f"no data set to take {split} images from; give the folders of each domain")
-                data = self.dataset()
+                data = self.dataset(split)
                 if not hasattr(data, "evaluation_sets"):
                     raise ConfigError(f"data set {type(data).__name__} offers no evaluation images; give the folders of each domain")
                 sets.update(data.evaluation_sets(split, n, self.size))

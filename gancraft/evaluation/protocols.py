@@ -21,6 +21,7 @@ nothing here knows a model or a data set.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import platform
 import time
@@ -31,7 +32,7 @@ from typing import Any
 import torch
 
 from gancraft.core.errors import ConfigError
-from gancraft.core.registry import DATASETS, METRICS
+from gancraft.core.registry import DATASETS, METRICS, locate
 from gancraft.core.reports import format_number, markdown_table, write_json
 from gancraft.evaluation.context import EvalContext, Report
 
@@ -151,10 +152,15 @@ def make_context(translator: Any, settings: dict[str, Any], out_dir: Path | None
     config = translator.config
     data_cfg = config.get("data") if config is not None else None
 
-    def dataset() -> Any:
+    def dataset(split: str) -> Any:
+        """The checkpoint's data set, on ``split`` when it has splits (so only that split must exist)."""
         if not data_cfg:
             raise ConfigError("the checkpoint's config has no data section; give the image folders in the protocol")
-        return DATASETS.build_from_config(OmegaConf.to_container(data_cfg, resolve=True))
+        cfg = OmegaConf.to_container(data_cfg, resolve=True)
+        factory = locate(str(cfg["_target_"])) if "_target_" in cfg else DATASETS.get(str(cfg.get("name")))
+        if "split" in inspect.signature(factory).parameters:
+            cfg["split"] = split
+        return DATASETS.build_from_config(cfg)
 
     return EvalContext(translate=translator.translate, tasks=list(translator.model.tasks()), size=int(translator.size),
                        device=translator.device, dataset=dataset, folders=settings.get("folders") or {},

@@ -33,7 +33,7 @@ class TranslationTask:
     target: str
     source: str | None = None
     guidance: str = "fixed"
-    fixed: Mapping[str, Any] = field(default_factory=dict)  # keywords every call carries (direction=, domain=)
+    fixed: Mapping[str, Any] = field(default_factory=dict, hash=False)  # keywords every call carries (direction=, domain=)
     latent_dim: int = 0  # latent guidance: the size of one code
 
     def __post_init__(self) -> None:
