@@ -45,6 +45,7 @@ def check_targets(overall: dict[str, float]) -> list[tuple[str, float, str, bool
 def run_demo(out: Path, overrides: Sequence[str] = (), n_eval: int = 200, n_show: int = 8) -> Path:
     import gancraft.components  # noqa: F401
     from gancraft.core.reports import save_grid
+    from gancraft.engine.logger import read_log
     from gancraft.engine.run import train
     from gancraft.evaluation.protocols import evaluate, load_protocol
     from gancraft.evaluation.world_metrics import build_eval_set
@@ -77,7 +78,7 @@ def run_demo(out: Path, overrides: Sequence[str] = (), n_eval: int = 200, n_show
     fake_b, fake_a = translator.translate(x_a, direction="a2b").cpu(), translator.translate(x_b, direction="b2a").cpu()
     save_grid([x_a, fake_b], out / "grid_add.png")
     save_grid([x_b, fake_a, eval_set.no_glasses[show]], out / "grid_remove.png")
-    plot_losses(Path(cfg.run_dir) / "logs" / "metrics.jsonl", out / "losses.png")
+    plot_losses(read_log(Path(cfg.run_dir) / "logs" / "metrics.jsonl"), out / "losses.png")
 
     targets = check_targets(result["overall"])
     groups = list(result["by_group"])

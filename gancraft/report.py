@@ -9,12 +9,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from gancraft.engine.logger import read_log
 
 
-def plot_losses(metrics_jsonl: Path, path: Path, keys: Sequence[str] | None = None) -> Path | None:
-    """Loss curves from a run's ``logs/metrics.jsonl`` as a PNG (None when there is no log)."""
-    records = read_log(metrics_jsonl)
+def plot_losses(records: Sequence[dict[str, float]], path: Path, keys: Sequence[str] | None = None) -> Path | None:
+    """Loss curves from a run's log records (``logs/metrics.jsonl``) as a PNG (None when there are none)."""
     if not records:
         return None
     import matplotlib

@@ -115,10 +115,10 @@ def lpips_distance(x: torch.Tensor, y: torch.Tensor, *, model: Any = None, weigh
 @torch.no_grad()
 def lpips_diversity(outputs: torch.Tensor | Sequence[torch.Tensor], *, model: Any = None, weights: Any = None,
                     device: str | torch.device | None = None) -> float:
-    """Mean LPIPS over all pairs of the ``N`` outputs made for each input (StarGAN v2).
+    """Mean LPIPS over all pairs of the ``N`` outputs made for each input (Choi et al., 2020).
 
     ``outputs`` is ``N x B x 3 x H x W`` (or a list of ``N`` batches ``B x 3 x H x W``):
-    output ``i`` of input ``b`` is ``outputs[i][b]``. As in the StarGAN v2 evaluation,
+    output ``i`` of input ``b`` is ``outputs[i][b]``. As in that paper's evaluation code,
     the distance of every pair ``i < j`` is averaged over the batch, then over the
     pairs; ``N x 3 x H x W`` is taken as the outputs of one input.
     """
@@ -155,7 +155,7 @@ def optional_lpips(wanted: bool | str, weights: Any, device: Any, report: Any, o
 
 @METRICS.register("lpips_diversity")
 class LPIPSDiversity:
-    """StarGAN v2's diversity: for each source image, ``num_outs`` outputs of a guided task; the mean
+    """The diversity of Choi et al. (2020): for each source image, ``num_outs`` outputs of a guided task; the mean
     LPIPS over their pairs, averaged per batch of sources, then over the batches. Keys
     ``LPIPS_<guidance>/<src>2<trg>`` (and ``.../mean`` with ``mean``); codes and references are drawn
     as the ``fid`` metric draws them, so both see the same outputs for the same ``seed``."""
@@ -194,7 +194,7 @@ class LPIPSDiversity:
                     outputs = guided_outputs(context, task, sources(src), num_outs=self.num_outs, batch_size=self.batch_size,
                                              generator=generator, references=lambda t=task.target: streams[t])
                     per_batch = [lpips_diversity(group, model=model) for group in outputs]
-                    table[task_label(task, src)] = float(np.mean(per_batch))  # over batches, as StarGAN v2
+                    table[task_label(task, src)] = float(np.mean(per_batch))  # over batches, as the paper's code
             if self.mean and table:
                 table["mean"] = float(np.mean(list(table.values())))
             metrics.update({f"LPIPS_{guidance}/{label}": v for label, v in table.items()})

@@ -1,4 +1,4 @@
-"""Style metrics of a multi-domain model (StarGAN v2) on the glasses world, judged by the oracle.
+"""Style metrics of a multi-domain model on the glasses world, judged by the oracle.
 
 On ``n`` held-out test faces, face ``i`` enters in domain ``domains[i % D]`` (no glasses,
 or wearing that style), and is translated into every other domain ``t`` (as in the
@@ -16,7 +16,7 @@ Diversity (the model's point: several recommendations per face): the first
 ``n_diversity`` no-glasses faces get ``num_outs`` latent-guided outputs each in every
 glasses domain; ``diversity_l1_band/<t>`` is the mean pairwise L1 distance (images in
 [-1, 1], mean over channels) inside the glasses band, averaged over pairs and faces;
-``diversity_lpips/<t>`` the mean pairwise LPIPS (StarGAN v2's protocol) when an LPIPS
+``diversity_lpips/<t>`` the mean pairwise LPIPS (the diversity measure of Choi et al., 2020) when an LPIPS
 model is given.
 """
 
