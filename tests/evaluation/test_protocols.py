@@ -194,3 +194,17 @@ def test_a_protocol_for_another_model_says_which_tasks_the_model_has(tmp_path: P
     ckpt = make_checkpoint(tmp_path / "sg", TINY_STARGAN, {"name": "stargan_v2_domains", "root": None, "size": 32})
     with pytest.raises(ConfigError, match=r"no task of this model matches a2b, b2a.*latent/no_glasses"):
         protocols.run_protocol(ckpt, "cyclegan", tmp_path / "eval", device="cpu", extractor=TinyExtractor())
+
+
+def test_evaluation_code_names_no_model_and_no_data_set() -> None:
+    """Model and data-set knowledge lives in protocol YAML and in the models' tasks(), never in gancraft/evaluation."""
+    import re
+
+    from gancraft.core.registry import DATASETS
+
+    names = [*MODELS.names(), *DATASETS.names(), "stargan", "cyclegan"]
+    pattern = re.compile("|".join(re.escape(n) for n in names), re.IGNORECASE)
+    root = Path(protocols.__file__).parent
+    hits = [f"{p.relative_to(root)}:{i}: {line.strip()}" for p in sorted(root.rglob("*.py"))
+            for i, line in enumerate(p.read_text().splitlines(), 1) if pattern.search(line)]
+    assert not hits, "\n".join(hits)
