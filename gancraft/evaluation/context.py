@@ -112,6 +112,15 @@ class EvalContext:
             self.cache[key] = sets
         return self.cache[key]
 
+    def evaluation_pairs(self, split: str, n: int | None = None) -> dict[tuple[str, str], tuple[ImageSet, ImageSet]]:
+        """``{(source, target): (inputs, exact targets)}`` where the data set has ground truth, else empty."""
+        key = ("pairs", split, n)
+        if key not in self.cache:
+            data = self.dataset(split) if self.dataset is not None else None
+            offer = getattr(data, "evaluation_pairs", None)
+            self.cache[key] = offer(split, n, self.size) if offer is not None else {}
+        return self.cache[key]
+
     def image_set(self, split: str, domain: str, n: int | None = None) -> ImageSet:
         sets = self.evaluation_sets(split, n)
         if domain not in sets:

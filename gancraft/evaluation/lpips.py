@@ -153,6 +153,54 @@ def optional_lpips(wanted: bool | str, weights: Any, device: Any, report: Any, o
     return load_lpips(path, device=device)
 
 
+@METRICS.register("lpips")
+class LPIPSDistance:
+    """Paired LPIPS of each selected task's outputs: ``against: truth``, the exact target images where
+    the data set has them (``evaluation_pairs``: the glasses world's same faces with and without
+    glasses), keys ``LPIPS_truth/<task>``; ``against: source``, the task's own inputs (how much it
+    changed them), keys ``LPIPS_source/<task>``. Latent-guided tasks draw their codes from ``seed``."""
+
+    def __init__(self, tasks: Sequence[str] = ("*",), guidance: Sequence[str] = ("fixed", "latent"),
+                 against: str = "truth", split: str = "test", num_images: int | None = None, images: int = 100,
+                 lpips: bool | str = True, weights: str | None = None, batch_size: int = 32, seed: int | None = None) -> None:
+        if against not in ("truth", "source"):
+            raise ConfigError(f"metric lpips: against={against!r} is not one of truth, source")
+        self.tasks, self.guidance, self.against, self.split = list(tasks), list(guidance), against, split
+        self.num_images, self.images, self.lpips, self.weights = num_images, images, lpips, weights
+        self.batch_size, self.seed = int(batch_size), seed
+
+    def __call__(self, context: Any) -> dict[str, float]:
+        from gancraft.evaluation.context import task_label
+
+        model = optional_lpips(self.lpips, self.weights, context.device, context.report)
+        if model is None:
+            return {}
+        seed = context.seed if self.seed is None else int(self.seed)
+        generator = torch.Generator().manual_seed(seed)
+        n = self.num_images or self.images
+        pairs = context.evaluation_pairs(self.split, n) if self.against == "truth" else {}
+        metrics: dict[str, float] = {}
+        for task in context.select_tasks(self.tasks, self.guidance, "metric lpips"):
+            for src in task.sources(context.domains):
+                if self.against == "truth":
+                    if (src, task.target) not in pairs:
+                        continue
+                    inputs, truth = (s.limit(self.num_images) for s in pairs[(src, task.target)])
+                else:
+                    inputs = truth = context.image_set(self.split, src, n).limit(self.num_images)
+                distances = []
+                for x, y in zip(inputs.batches(self.batch_size), truth.batches(self.batch_size)):
+                    guide = {"z": torch.randn(x.shape[0], task.latent_dim, generator=generator)} if task.guidance == "latent" else {}
+                    distances.append(lpips_distance(context.run(task, x, **guide), y, model=model))
+                metrics[f"LPIPS_{self.against}/{task_label(task, src)}"] = float(torch.cat(distances).mean())
+                context.report.counts[f"lpips/{task_label(task, src)}"] = len(inputs)
+        if not metrics:
+            offered = ", ".join(f"{s}2{t}" for s, t in pairs) or "none"
+            raise ConfigError(f"metric lpips: no selected task has ground truth in this data set (pairs offered: {offered}); "
+                              "use against=source")
+        return metrics
+
+
 @METRICS.register("lpips_diversity")
 class LPIPSDiversity:
     """The diversity of Choi et al. (2020): for each source image, ``num_outs`` outputs of a guided task; the mean

@@ -147,6 +147,29 @@ class GlassesWorld(Dataset):
                             indices=[i for i, label in enumerate(world.labels) if label == k])
                 for k, d in enumerate(self.domains)}
 
+    def evaluation_pairs(self, split: str = "test", n: int | None = None, size: int | None = None
+                         ) -> dict[tuple[str, str], tuple[ImageSet, ImageSet]]:
+        """Exact ground truth: ``(source, target) -> (inputs, targets)``, image ``i`` of both the same
+        face. Unpaired mode: ``B -> A`` (the face wearing the style it draws, and without glasses; adding
+        has no single right style). Domains mode: each style to and from ``no_glasses``."""
+        transform = ImageTransform(int(size or self.transform.crop_size), int(size or self.transform.crop_size), False, False)
+        count = int(n or self.n)
+
+        def faces(style: str | None) -> ImageSet:
+            def render(i: int) -> torch.Tensor:
+                seed = face_seed(split, "A", i, self.seed_offset)
+                worn = style_for_seed(seed, self.styles) if style == "worn" else style
+                return transform(render_face(seed, self.size, worn).image)
+
+            return ImageSet(f"{split}/{style or NO_GLASSES}", render=render, indices=list(range(count)))
+
+        if self.mode == "unpaired":
+            return {("B", "A"): (faces("worn"), faces(None))}
+        styles = [d for d in self.domains if d != NO_GLASSES]
+        pairs = {(s, NO_GLASSES): (faces(s), faces(None)) for s in styles} if NO_GLASSES in self.domains else {}
+        pairs.update({(NO_GLASSES, s): (faces(None), faces(s)) for s in styles} if NO_GLASSES in self.domains else {})
+        return pairs
+
 
 def paired_faces(
     n: int,

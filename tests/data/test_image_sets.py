@@ -91,3 +91,17 @@ def test_folder_data_sets_give_their_test_folders(tmp_path: Path) -> None:
     pair = DATASETS.build("unpaired_folders", dir_a=str(tmp_path / "toy" / "trainA"), dir_b=str(tmp_path / "toy" / "trainB"))
     with pytest.raises(ConfigError, match="test_a=DIR test_b=DIR"):
         pair.evaluation_sets("test")
+
+
+def test_the_glasses_world_pairs_each_face_with_its_exact_ground_truth() -> None:
+    from gancraft.evaluation.world_metrics import build_eval_set
+
+    pairs = _world("domains").evaluation_pairs("test", 3, 32)
+    assert set(pairs) == {("round", "no_glasses"), ("aviator", "no_glasses"), ("no_glasses", "round"), ("no_glasses", "aviator")}
+    es = build_eval_set(3, 32, ["round", "aviator"])
+    inputs, truth = pairs[("round", "no_glasses")]
+    assert torch.equal(inputs.load([0, 1, 2]), es.styled["round"]) and torch.equal(truth.load([0, 1, 2]), es.no_glasses)
+    remove = _world("unpaired").evaluation_pairs("test", 3, 32)
+    assert list(remove) == [("B", "A")]
+    worn = build_eval_set(3, 32)
+    assert torch.equal(remove[("B", "A")][0].load([0, 1, 2]), worn.with_glasses)

@@ -10,7 +10,7 @@ import pytest
 import torch
 import torchvision
 
-import gancraft.evaluation  # noqa: F401  (registers the metrics)
+import gancraft.components  # noqa: F401  (registers the metrics and data sets)
 from gancraft.core.errors import ConfigError
 from gancraft.core.registry import METRICS
 from gancraft.evaluation import fid as fid_mod
@@ -120,6 +120,29 @@ def test_lpips_diversity_is_zero_for_identical_outputs_and_matches_by_hand(alexn
     assert metrics["LPIPS_latent/q2p"] > 0 and context.report.lpips["weights"] == str(alexnet)
 
 
+def test_paired_lpips_against_the_ground_truth_and_the_source(alexnet: Path) -> None:
+    from gancraft.core.registry import DATASETS
+
+    world = DATASETS.build("glasses_world", size=32, n=4)
+    context = scripted_context(ScriptedModel(), world)
+    model = load_lpips(alexnet)
+    truth = METRICS.build("lpips", weights=str(alexnet), num_images=3, batch_size=2)(context)
+    assert list(truth) == ["LPIPS_truth/b2a"]  # adding has no single right style: only b2a has ground truth
+    # the pairs are the world metric's own ground truth: each face with its worn style, and without
+    from gancraft.evaluation.world_metrics import build_eval_set
+
+    es = build_eval_set(3, 32)
+    from gancraft.evaluation.lpips import lpips_distance as distance
+
+    expected = distance((es.with_glasses * 2).clamp(-1, 1), es.no_glasses, model=model).mean()
+    assert truth["LPIPS_truth/b2a"] == pytest.approx(float(expected), rel=1e-5)
+    source = METRICS.build("lpips", against="source", weights=str(alexnet), num_images=3, tasks=["a2b"])(context)
+    a = world.evaluation_sets("test", 3, 32)["A"].load([0, 1, 2])
+    assert source["LPIPS_source/a2b"] == pytest.approx(float(distance(a * 0.5, a, model=model).mean()), rel=1e-5)
+    with pytest.raises(ConfigError, match="no selected task has ground truth.*B2A"):
+        METRICS.build("lpips", weights=str(alexnet), tasks=["a2b"], num_images=2)(context)
+
+
 def test_world_metric_maps_domains_to_add_and_remove(fake_oracle: FakeOracle) -> None:
     context = scripted_context(ScriptedModel())
     metrics = METRICS.build("world", n=4, size=32, batch_size=4, domains={"A": "no_glasses", "B": "glasses"})(context)
@@ -147,6 +170,7 @@ def test_world_styles_metric_needs_a_multi_domain_model(fake_oracle: FakeOracle)
 #: small options for every registered metric: a new metric must add its own line here
 SMALL = {
     "fid": {"extractor": TinyExtractor(), "batch_size": 2, "num_outs": 2},
+    "lpips": {"against": "source", "batch_size": 2},
     "lpips_diversity": {"num_outs": 2, "batch_size": 2},
     "world": {"n": 3, "size": 32, "batch_size": 3},
     "world_styles": {"n": 3, "size": 32, "num_outs": 2, "n_diversity": 2, "batch_size": 2, "lpips": False},
@@ -157,7 +181,7 @@ SMALL = {
 def test_every_registered_metric_takes_a_context(name: str, alexnet: Path, fake_oracle: FakeOracle) -> None:
     assert name in SMALL, f"metric {name!r} has no small options in SMALL; add them so that it is tested"
     options = dict(SMALL[name])
-    if name == "lpips_diversity":
+    if name in ("lpips", "lpips_diversity"):
         options["weights"] = str(alexnet)
     domains = ("no_glasses", "round")
     x = smooth_images(4, seed=5)
