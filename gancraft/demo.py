@@ -45,7 +45,7 @@ def check_targets(overall: dict[str, float]) -> list[tuple[str, float, str, bool
 def run_demo(out: Path, overrides: Sequence[str] = (), n_eval: int = 200, n_show: int = 8) -> Path:
     import gancraft.components  # noqa: F401
     from gancraft.core.reports import save_grid
-    from gancraft.engine.logger import read_log
+    from gancraft.core.logger import read_log
     from gancraft.engine.run import train
     from gancraft.evaluation.protocols import evaluate, load_protocol
     from gancraft.evaluation.world_metrics import build_eval_set

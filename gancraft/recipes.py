@@ -10,12 +10,12 @@ use it. ``key=value`` overrides are Hydra's (``+key=value`` adds a key).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from importlib import resources
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
 from gancraft.core.errors import ConfigError
+from gancraft.core.shipped import shipped_dir
 
 #: keys the command line consumes before Hydra sees the rest
 COMMAND_KEYS = ("recipe",)
@@ -29,14 +29,11 @@ def _register_resolvers() -> None:
 _register_resolvers()
 
 
-def packaged_recipe_dir() -> Path:
-    return Path(str(resources.files("gancraft") / "recipes"))
-
-
 def recipe_dirs() -> list[Path]:
-    """Where named recipes are looked up, in order."""
-    dirs = [Path.cwd() / "recipes", packaged_recipe_dir()]
-    return [d for i, d in enumerate(dirs) if d.is_dir() and d.resolve() not in {x.resolve() for x in dirs[:i]}]
+    """Where named recipes are looked up, in order: ./recipes, then the packaged copy."""
+    dirs = [Path.cwd() / "recipes", shipped_dir("recipes")]
+    dirs = [d for d in dirs if d is not None and d.is_dir()]
+    return [d for i, d in enumerate(dirs) if d.resolve() not in {x.resolve() for x in dirs[:i]}]
 
 
 def list_recipes() -> list[str]:

@@ -52,10 +52,14 @@ def unwrap(module: nn.Module) -> nn.Module:
             return module
 
 
-def network_state(networks: dict[str, nn.Module]) -> dict[str, torch.Tensor]:
-    """Flat ``{"<network>.<param>": tensor}`` of every network, unwrapped, contiguous, on the CPU."""
+def network_state(networks: dict[str, nn.Module | torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Flat ``{"<network>.<param>": tensor}`` of every network, unwrapped, contiguous, on the CPU.
+    ``networks`` holds modules by name, or is such a flat state already (a model's ``state_dict()["networks"]``)."""
     flat = {}
     for name, net in networks.items():
+        if isinstance(net, torch.Tensor):
+            flat[name] = net.detach().to("cpu").contiguous()
+            continue
         for key, value in unwrap(net).state_dict().items():
             flat[f"{name}.{key}"] = value.detach().to("cpu").contiguous()
     return flat

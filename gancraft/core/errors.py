@@ -31,3 +31,20 @@ class CheckpointError(GancraftError):
 
 class MissingWeightsError(GancraftError):
     """A pretrained weights file (Inception, AlexNet, ...) is not where it is looked for."""
+
+
+class MissingDependencyError(GancraftError):
+    """An optional dependency (an extra such as ``gancraft[hype]``) is not installed."""
+
+
+def require_extra(extra: str, *modules: str) -> None:
+    """Import ``modules`` or raise one line naming the extra to install: ``pip install 'gancraft[EXTRA]'``."""
+    import importlib
+
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as err:
+            raise MissingDependencyError(
+                f"{module} is not installed (it comes with the {extra} extra); run: pip install 'gancraft[{extra}]'"
+            ) from None

@@ -59,17 +59,21 @@ class Registry:
         check_arguments(factory, kwargs, f"{self.kind} {name!r}")
         return factory(**kwargs)
 
+    def factory_for(self, cfg: Mapping[str, Any]) -> Callable[..., Any]:
+        """The class or function a config mapping names: ``name``, or the ``_target_`` escape hatch."""
+        if "_target_" in cfg:
+            return locate(str(cfg["_target_"]))
+        if "name" not in cfg:
+            raise ConfigError(f"a {self.kind} config needs a 'name' (one of {', '.join(self.names())}) or a '_target_'")
+        return self.get(str(cfg["name"]))
+
     def build_from_config(self, cfg: Mapping[str, Any], **extra: Any) -> Any:
         """Build from a config mapping with ``name`` (or ``_target_``) plus keyword arguments."""
         kwargs = {k: v for k, v in dict(cfg).items() if k not in ("name", "_target_")}
         kwargs.update(extra)
-        if "_target_" in cfg:
-            factory = locate(str(cfg["_target_"]))
-            check_arguments(factory, kwargs, str(cfg["_target_"]))
-            return factory(**kwargs)
-        if "name" not in cfg:
-            raise ConfigError(f"a {self.kind} config needs a 'name' (one of {', '.join(self.names())}) or a '_target_'")
-        return self.build(str(cfg["name"]), **kwargs)
+        factory = self.factory_for(cfg)
+        check_arguments(factory, kwargs, str(cfg["_target_"]) if "_target_" in cfg else f"{self.kind} {cfg['name']!r}")
+        return factory(**kwargs)
 
     def names(self, pattern: str | None = None) -> list[str]:
         """Registered names, sorted; ``pattern`` is a shell-style filter such as ``'*gan*'``."""
@@ -89,10 +93,17 @@ def check_arguments(factory: Callable[..., Any], kwargs: Mapping[str, Any], what
         signature = inspect.signature(factory)
     except (TypeError, ValueError):  # builtins without a signature: let the call decide
         return
+    params = signature.parameters.values()
+    accepted = [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name != "self"]
+    takes_any = any(p.kind is p.VAR_KEYWORD for p in params)
+    unknown = [key for key in kwargs if key not in accepted]
+    if unknown and not takes_any:  # named first: a typo is the likelier mistake than a missing key
+        close = [m for key in unknown for m in difflib.get_close_matches(key, accepted, n=1, cutoff=0.6)]
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        raise ConfigError(f"{what}: unknown key(s) {', '.join(unknown)}{hint}; accepted keys: {', '.join(accepted)}")
     try:
         signature.bind(**kwargs)
     except TypeError as err:
-        accepted = [p for p in signature.parameters if p not in ("self", "args", "kwargs")]
         raise ConfigError(f"{what}: {err}; accepted keys: {', '.join(accepted)}") from None
 
 

@@ -8,7 +8,8 @@
   images ``ref``, ``ref2`` of a target domain ``ref_label`` drawn uniformly too. Every
   choice comes from the item's seed, so runs are reproducible and resumable.
 - ``stargan_v2_domains`` builds the pair data set from folders (``root=...``) or, by
-  default, from the glasses world.
+  default, from the glasses world (built by name from :data:`DATASETS`: this module
+  does not import :mod:`gancraft.world`).
 """
 
 from __future__ import annotations
@@ -151,47 +152,10 @@ class ReferencePairs(Dataset):
         }
 
 
-def resolve_domains(
-    domains: Sequence[str] | None = None,
-    domains_from: str | Path | None = None,
-    new_domains: Sequence[str] | None = None,
-) -> list[str] | None:
-    """The domain list, in label order: ``domains`` if given; else a trained checkpoint's
-    ``model.domains`` (``domains_from``) followed by ``new_domains`` (adding domains to a model).
-
-    Both the data set and the model call this with the same arguments, so their label
-    orders agree. ``None`` when nothing says (folders then use their sub-folders, sorted).
-    """
-    new_domains = list(new_domains or ())
-    if any(d is None or d == "" for d in new_domains):
-        raise ConfigError("say which domain to add: new_domain=NAME")
-    if domains is not None:
-        out = list(domains)
-    elif domains_from:
-        from gancraft.core.checkpoint import find_checkpoint, load_config
-
-        model_cfg = load_config(find_checkpoint(domains_from)).get("model", {})
-        out = list(model_cfg.get("domains", None) or [])
-        if not out:
-            raise ConfigError(f"checkpoint {str(domains_from)!r} has no model.domains; is it a StarGAN v2 checkpoint?")
-    elif new_domains:
-        raise ConfigError(f"adding domain(s) {', '.join(new_domains)} needs the trained model to add them to: init_from=CHECKPOINT")
-    else:
-        return None
-    for d in new_domains:
-        if d in out and domains is None:
-            raise ConfigError(f"domain {d!r} is already in the checkpoint's domains ({', '.join(out)}); pick a new name")
-        if d not in out:
-            out.append(d)
-    return out
-
-
 @DATASETS.register("stargan_v2_domains")
 def stargan_v2_domains(
     root: str | None = None,
     domains: Sequence[str] | None = None,
-    domains_from: str | None = None,
-    new_domains: Sequence[str] | None = None,
     size: int = 256,
     flip: bool = True,
     rand_crop_prob: float = 0.5,
@@ -201,15 +165,13 @@ def stargan_v2_domains(
 ) -> ReferencePairs:
     """StarGAN v2 pairs from per-domain folders (``root``) or, when ``root`` is null, from the
     glasses world (``glasses_world`` in ``mode=domains``; ``world`` holds its other settings).
-    ``domains_from`` / ``new_domains``: see :func:`resolve_domains`."""
-    domains = resolve_domains(domains, domains_from, new_domains)
+    ``domains`` fixes the label order (the run sets it to the model's, see ``StarGANv2.resolve_config``)."""
+    domains = list(domains) if domains is not None else None
     if root is not None:
         base = DomainFolders(root, domains, size, flip, rand_crop_prob, True, skip_bad)
     else:
-        if "glasses_world" not in DATASETS:
-            import gancraft.world  # noqa: F401  (registers glasses_world when it exists)
-        if "glasses_world" not in DATASETS:
-            raise ConfigError("the glasses world is not available; give per-domain folders with data.root=DIR")
+        if "glasses_world" not in DATASETS:  # registered by gancraft.world, a layer this one does not import
+            raise ConfigError("the glasses world is not registered (import gancraft.world); or give per-domain folders with data.root=DIR")
         kwargs = dict(world or {})
         kwargs.setdefault("mode", "domains")
         kwargs.setdefault("size", size)

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from gancraft.core.distributed import DistributedContext, GradientAllReduce, broadcast_module
+from gancraft.core.precision import Precision
 
 if TYPE_CHECKING:
     from gancraft.engine.trainer import TrainerConfig
@@ -59,21 +60,24 @@ class CompiledNetwork(nn.Module):
         return self._orig_mod(*args, **kwargs)
 
 
-def prepare_networks(model: GANModel, config: TrainerConfig, ctx: DistributedContext, device: torch.device) -> None:
+def prepare_networks(
+    model: GANModel, config: TrainerConfig, ctx: DistributedContext, device: torch.device, precision: Precision | None = None
+) -> None:
     """Apply the trainer's speed options to ``model``'s trainable networks, in place.
 
     - ``channels_last``: NHWC weights (and the trainer feeds NHWC batches): the layout
       tensor cores and oneDNN's fastest convolutions want.
     - several ranks: every network starts from rank 0's weights, and each optimizer
-      step first averages its gradients over ranks (:class:`GradientAllReduce`; why
-      not DDP: see :mod:`gancraft.core.distributed`).
+      step first averages its gradients over ranks (:class:`GradientAllReduce`, hooked
+      into ``precision``, the one the model steps with; why not DDP: see :mod:`gancraft.core.distributed`).
     - ``compile``: each trainable network compiled separately (:class:`CompiledNetwork`).
     """
     configure_backends(device)
     if ctx.enabled:
-        for net in model.networks().values():  # EMA copies too: they start equal everywhere
-            broadcast_module(net, ctx)
-        model.precision.grad_sync = GradientAllReduce(ctx)
+        broadcast_module(model, ctx)  # every network, EMA copies too: they start equal everywhere
+        if precision is None:
+            raise ValueError("prepare_networks needs the model's precision to sync gradients over ranks")
+        precision.grad_sync = GradientAllReduce(ctx)
     for name, net in model.trainable_networks().items():
         if config.channels_last:
             net.to(memory_format=torch.channels_last)  # in place: parameters keep their identity

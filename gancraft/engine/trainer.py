@@ -2,7 +2,8 @@
 
 It feeds batches to :meth:`GANModel.train_step`, steps the LR schedulers, logs the
 returned scalars (averaged, with one host sync per log interval), writes sample
-grids and checkpoints, and resumes exactly where a checkpoint left off.
+grids and checkpoints, calls its callbacks after each checkpoint (in-training
+evaluation, which lives above the engine), and resumes exactly where a checkpoint left off.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import logging
 import signal
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,8 +27,9 @@ from tqdm import tqdm
 from gancraft import __version__
 from gancraft.data.sampling import EpochSampler
 from gancraft.core import checkpoint as ckpt
+from gancraft.core.callbacks import TrainingCallback
 from gancraft.core.distributed import DistributedContext, barrier, reduce_mean
-from gancraft.engine.logger import MetricLogger
+from gancraft.core.logger import MetricLogger
 from gancraft.core.precision import Precision
 from gancraft.core.errors import ConfigError
 from gancraft.models.base import GANModel
@@ -54,8 +57,6 @@ class TrainerConfig:
     keep_checkpoints: int = 3
     tensorboard: bool = False
     progress: bool = True
-    evaluate_every: int = 0
-    evaluate_protocol: str | None = None
 
     @classmethod
     def from_config(cls, cfg: Any) -> TrainerConfig:
@@ -119,8 +120,13 @@ class Trainer:
         full_config: DictConfig | dict | None = None,
         seed: int = 0,
         ctx: DistributedContext | None = None,
+        callbacks: Sequence[TrainingCallback] = (),
     ) -> None:
         self.config, self.seed = config, seed
+        self.callbacks = list(callbacks)
+        for cb in self.callbacks:
+            if not isinstance(cb, TrainingCallback):
+                raise ConfigError(f"callback {cb!r} has no on_checkpoint(model, step, run_dir) method")
         self.ctx = ctx or DistributedContext()
         self.run_dir = Path(run_dir)
         self.full_config = full_config if full_config is not None else {"trainer": dataclasses.asdict(config)}
@@ -135,42 +141,29 @@ class Trainer:
         self.model.setup(self.total_steps, self.sampler.steps_per_epoch, self.precision)
         from gancraft.engine.acceleration import prepare_networks  # DDP, channels_last, compile
 
-        prepare_networks(self.model, config, self.ctx, self.device)
+        prepare_networks(self.model, config, self.ctx, self.device, self.precision)
 
     # --- state ----------------------------------------------------------------------
-    def training_state(self) -> dict[str, Any]:
-        return {
-            "step": self.step,
-            "optimizers": {n: o.state_dict() for n, o in self.model.optimizers.items()},
-            "schedulers": {n: s.state_dict() for n, s in self.model.schedulers.items()},
-            "precision": self.precision.state_dict(),
-            "extra": self.model.extra_state(),
-            "rng": ckpt.rng_state(),
-        }
-
     def save(self) -> Path | None:
-        """Write a checkpoint of the current step (rank 0 only)."""
+        """Write a checkpoint of the current step (rank 0 only): the model's state, plus the
+        loop's own (step, RNG)."""
         path = None
         if self.ctx.is_main:
+            state = self.model.state_dict()
+            weights = state.pop("networks")
             meta = {"step": self.step, "gancraft": __version__, "world_size": self.ctx.world_size}
             path = self.checkpoints.save(
-                self.step, networks=self.model.networks(), config=self.full_config, training_state=self.training_state(), meta=meta
+                self.step, networks=weights, config=self.full_config,
+                training_state={**state, "step": self.step, "rng": ckpt.rng_state()}, meta=meta,
             )
         barrier(self.ctx)
         return path
 
     def load(self, path: Path) -> None:
-        """Restore networks and training state; the RNG is restored later, at the loop start."""
-        ckpt.load_network_state(self.model.networks(), ckpt.load_weights(path))
+        """Restore the model's state and the step; the RNG is restored later, at the loop start."""
         state = ckpt.load_training_state(path)
-        for name, opt in self.model.optimizers.items():
-            opt.load_state_dict(state["optimizers"][name])
-        for name, sched in self.model.schedulers.items():
-            sched.load_state_dict(state["schedulers"][name])
-        self.precision.load_state_dict(state.get("precision", {}))
-        self.model.load_extra_state(state.get("extra", {}))
-        self.step = int(state["step"])
-        self._pending_rng = state["rng"]
+        self.step, self._pending_rng = int(state.pop("step")), state.pop("rng")
+        self.model.load_state_dict({**state, "networks": ckpt.load_weights(path)})
         log.info("resumed from %s at step %d", path, self.step)
 
     def resume(self, resume: str | None) -> None:
@@ -254,8 +247,7 @@ class Trainer:
                 while self.step < self.total_steps:
                     batch = self._to_device(next(batches))
                     logs = self.model.train_step(batch, self.step)
-                    lrs = {f"lr_{n}": o.param_groups[0]["lr"] for n, o in self.model.optimizers.items()}  # used by this step
-                    self.model.step_schedulers()
+                    lrs = self.model.step_schedulers()  # the LRs this step used
                     logger.accumulate(logs)
                     self.step += 1
                     bar.update(1)
@@ -273,7 +265,7 @@ class Trainer:
                         self.write_samples(samples)
                     if (cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0) or final:
                         last_path = self.save()
-                        self._maybe_evaluate(last_path)
+                        self._after_checkpoint()
                     if stop.requested:
                         break
         finally:
@@ -283,10 +275,14 @@ class Trainer:
             last_path = self.checkpoints.latest()
         return last_path
 
-    def _maybe_evaluate(self, path: Path | None) -> None:
-        cfg = self.config
-        if path is None or not cfg.evaluate_every or not cfg.evaluate_protocol or self.step % cfg.evaluate_every:
-            return
-        from gancraft.evaluation.protocols import run_protocol  # heavy imports only when asked
-
-        run_protocol(path, cfg.evaluate_protocol, self.run_dir / "eval" / f"step_{self.step:08d}")
+    def _after_checkpoint(self) -> None:
+        """Each callback sees the in-memory model, in eval mode, on the main process; other ranks wait."""
+        if self.callbacks and self.ctx.is_main:
+            self.model.eval()
+            try:
+                for cb in self.callbacks:
+                    cb.on_checkpoint(self.model, self.step, self.run_dir)
+            finally:
+                self.model.train()
+        if self.callbacks:
+            barrier(self.ctx)

@@ -25,7 +25,7 @@ import inspect
 import logging
 import platform
 import time
-from importlib import metadata, resources
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ import torch
 from gancraft.core.errors import ConfigError
 from gancraft.core.registry import DATASETS, METRICS, locate
 from gancraft.core.reports import format_number, markdown_table, write_json
+from gancraft.core.shipped import shipped_dir
 from gancraft.evaluation.context import EvalContext, Report
 
 log = logging.getLogger(__name__)
@@ -47,14 +48,12 @@ CONTEXT_SETTINGS = ("name", "device", "size", "seed", "folders", "roots", "metri
 
 def protocol_dirs() -> list[Path]:
     """Where named protocols are looked up, in order: ./evaluation, the packaged copy, the source tree."""
-    dirs = [
-        Path.cwd() / "evaluation",
-        Path(str(resources.files("gancraft") / "evaluation_protocols")),
-        Path(__file__).resolve().parents[2] / "evaluation",
-    ]
-    out: list[Path] = []
+    dirs = [Path.cwd() / "evaluation", shipped_dir("evaluation")]
+    seen: set[Path] = set()
+    out = []
     for d in dirs:
-        if d.is_dir() and d.resolve() not in {o.resolve() for o in out}:
+        if d is not None and d.is_dir() and d.resolve() not in seen:
+            seen.add(d.resolve())
             out.append(d)
     return out
 
@@ -240,6 +239,7 @@ def run_protocol(checkpoint_dir: str | Path, protocol_name: str, out_dir: str | 
     """
     import json
 
+    import gancraft.data, gancraft.models, gancraft.world  # noqa: F401, E401  (models and data sets by name)
     from gancraft.core import checkpoint as ckpt
     from gancraft.inference.translator import Translator
 

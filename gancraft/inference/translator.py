@@ -53,7 +53,7 @@ class Translator:
             from gancraft.inference.interop import load_reference_cyclegan
 
             return cls(_SingleNetwork(load_reference_cyclegan(path, **arch)), device=device, size=arch.get("size", 256))
-        import gancraft.components  # noqa: F401  (fills the registries)
+        import gancraft.models  # noqa: F401  (fills MODELS, with the networks and losses models build)
 
         directory = ckpt.find_checkpoint(path)
         config = ckpt.load_config(directory)

@@ -14,6 +14,9 @@ from gancraft.core.registry import LOSSES
 
 
 class AdversarialLoss(nn.Module):
+    def __init__(self) -> None:  # no settings: a key given in a recipe is a mistake, reported by the registry
+        super().__init__()
+
     def forward(self, logits: torch.Tensor, real: bool, for_discriminator: bool = True) -> torch.Tensor:
         return self.compute(logits.float(), real, for_discriminator)
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import torch
+from torch import nn
 
 from gancraft.core.precision import Precision
 from gancraft.core.registry import LOSSES
 
 
-@LOSSES.register("r1")
 def r1_penalty(logits: torch.Tensor, images: torch.Tensor, precision: Precision | None = None) -> torch.Tensor:
     """``0.5 * E[ ||d D(x) / d x||^2 ]`` for real ``images`` (which must require grad).
 
@@ -23,3 +23,14 @@ def r1_penalty(logits: torch.Tensor, images: torch.Tensor, precision: Precision 
     (grad,) = torch.autograd.grad(out, images, create_graph=True)
     grad = grad.float() / scale
     return 0.5 * grad.pow(2).flatten(1).sum(1).mean()
+
+
+@LOSSES.register("r1")
+class R1Penalty(nn.Module):
+    """:func:`r1_penalty` as a loss module, built by name like the other losses."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    def forward(self, logits: torch.Tensor, images: torch.Tensor, precision: Precision | None = None) -> torch.Tensor:
+        return r1_penalty(logits, images, precision)

@@ -10,7 +10,9 @@ weight decay 1e-4.
 
 Beyond the reference: domains have names (``domains: [round, cat_eye, ...]``),
 :meth:`StarGANv2.add_domains` and :meth:`StarGANv2.init_from` grow a trained model by
-new domains, and :meth:`StarGANv2.translate` offers truncation and explicit styles.
+new domains (:meth:`StarGANv2.resolve_config` works out the domain list from the
+``init_from`` checkpoint and ``model.new_domains`` before anything is built), and
+:meth:`StarGANv2.translate` offers truncation and explicit styles.
 """
 
 from __future__ import annotations
@@ -24,14 +26,15 @@ from typing import Any
 import torch
 from torch import nn
 
-from gancraft.data.domains import resolve_domains
+from omegaconf import DictConfig
+
 from gancraft.core.checkpoint import find_checkpoint, load_config, load_network_state, load_weights, unwrap
 from gancraft.core.errors import CheckpointError, ConfigError
+from gancraft.core.registry import LOSSES, MODELS, NETWORKS
 from gancraft.losses.r1 import r1_penalty
 from gancraft.models.base import GANModel, adam
 from gancraft.models.tasks import TranslationTask
-from gancraft.networks.stargan_v2 import Discriminator, Generator, MappingNetwork, StyleEncoder, he_init
-from gancraft.core.registry import LOSSES, MODELS
+from gancraft.networks.stargan_v2 import he_init
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +51,17 @@ def ema_update(ema: nn.Module, online: nn.Module, beta: float) -> None:
     torch._foreach_lerp_(ema_params, online_params, 1.0 - beta)
 
 
+def grown_domains(domains: Sequence[str], new_domains: Sequence[str] | None) -> list[str]:
+    """``domains`` followed by ``new_domains``; a new name that is empty, repeated or already there is a ConfigError."""
+    domains, new = list(domains), list(new_domains or ())
+    if any(d is None or d == "" for d in new):
+        raise ConfigError("say which domain to add: new_domain=NAME")
+    clash = [d for d in new if d in domains]
+    if clash or len(set(new)) != len(new):
+        raise ConfigError(f"domain(s) {', '.join(clash or new)} already exist or repeat; the model has {', '.join(domains)}; pick a new name")
+    return domains + new
+
+
 def diversity_weight(initial: float, step: int, ds_iter: int) -> float:
     """The diversity-sensitive loss weight at ``step``: ``initial`` decayed linearly to 0 over ``ds_iter`` steps."""
     if ds_iter <= 0:
@@ -62,7 +76,6 @@ class StarGANv2(GANModel):
     def __init__(
         self,
         domains: Sequence[str] | None = ("domain_0", "domain_1"),
-        domains_from: str | None = None,
         new_domains: Sequence[str] | None = None,
         img_size: int = 256,
         style_dim: int = 64,
@@ -89,9 +102,9 @@ class StarGANv2(GANModel):
         seed: int = 0,
     ) -> None:
         super().__init__()
-        domains = resolve_domains(domains, domains_from, new_domains)
         if domains is None:
-            raise ConfigError("model.domains is empty: list the domains, or give model.domains_from=CHECKPOINT")
+            raise ConfigError("model.domains is empty: list the domains, or give init_from=CHECKPOINT to take a trained model's")
+        domains = grown_domains(domains, new_domains)
         if len(domains) < 2 or len(set(domains)) != len(domains):
             raise ConfigError(f"model.domains must name at least two distinct domains, got {domains}")
         if w_hpf > 0:
@@ -108,10 +121,11 @@ class StarGANv2(GANModel):
         n = len(domains)
         # checkpoint_activations trades compute for memory and leaves the weights as they are,
         # so it is not part of self.arch (a checkpoint loads with either setting)
-        self.generator = Generator(img_size, style_dim, max_conv_dim, w_hpf, base_dim, attention, checkpoint_activations)
-        self.mapping_network = MappingNetwork(latent_dim, style_dim, n, hidden_dim)
-        self.style_encoder = StyleEncoder(img_size, style_dim, n, max_conv_dim, base_dim, checkpoint_activations)
-        self.discriminator = Discriminator(img_size, n, max_conv_dim, base_dim, checkpoint_activations)
+        convs = {"img_size": img_size, "max_conv_dim": max_conv_dim, "base_dim": base_dim, "checkpoint_activations": checkpoint_activations}
+        self.generator = NETWORKS.build("stargan_v2_generator", style_dim=style_dim, w_hpf=w_hpf, attention=attention, **convs)
+        self.mapping_network = NETWORKS.build("stargan_v2_mapping", latent_dim=latent_dim, style_dim=style_dim, num_domains=n, hidden_dim=hidden_dim)
+        self.style_encoder = NETWORKS.build("stargan_v2_style_encoder", style_dim=style_dim, num_domains=n, **convs)
+        self.discriminator = NETWORKS.build("stargan_v2_discriminator", num_domains=n, **convs)
         for name in ONLINE:
             getattr(self, name).apply(he_init)
         self.generator.close_mask()
@@ -364,27 +378,44 @@ class StarGANv2(GANModel):
         """Grow the mapping-network heads, style-encoder heads and discriminator outputs by
         ``names``; each new head starts as the mean of the old ones (``new_domain_init: mean``)
         or a copy of the first. Old domains' outputs are unchanged. Build optimizers afterwards."""
-        names = list(names)
-        clash = [d for d in names if d in self.domains]
-        if clash or len(set(names)) != len(names):
-            raise ConfigError(f"domain(s) {', '.join(clash or names)} already exist or repeat; this model has {', '.join(self.domains)}")
+        names = grown_domains(self.domains, names)[self.num_domains:]
         fill = None if self.new_domain_init == "mean" else 0
         self._remap(list(range(self.num_domains)) + [fill] * len(names))
         self.domains = self.domains + names
 
-    def resolved_config(self) -> dict[str, object]:
-        """The resolved domain list replaces ``domains_from`` / ``new_domains`` in the saved config."""
-        domains = list(self.domains)
-        return {f"{part}.{key}": value for part in ("model", "data")
-                for key, value in (("domains", domains), ("domains_from", None), ("new_domains", None))}
+    @classmethod
+    def resolve_config(cls, cfg: DictConfig, init_config: DictConfig | None = None) -> None:
+        """The whole domain list, in label order, written into ``model.domains`` and ``data.domains``
+        (``model.new_domains`` becomes null): ``model.domains``, or when it is null the ``init_from``
+        checkpoint's domains, followed by ``model.new_domains`` (adding domains to a trained model)."""
+        model = cfg.model
+        new = list(model.get("new_domains", None) or [])
+        if model.get("domains") is not None:
+            base = list(model.domains)
+        elif init_config is not None:
+            base = list(init_config.get("model", {}).get("domains", None) or [])
+            if not base:
+                raise CheckpointError(f"checkpoint {cfg.init_from!r} has no model.domains; is it a StarGAN v2 checkpoint?")
+        elif new:
+            raise ConfigError(f"adding domain(s) {', '.join(map(str, new))} needs the trained model to add them to: init_from=CHECKPOINT")
+        else:
+            raise ConfigError("model.domains is empty: list the domains, or give init_from=CHECKPOINT to take a trained model's")
+        model.domains = grown_domains(base, new)
+        if "new_domains" in model:
+            model.new_domains = None
+        domains = list(model.domains)
+        if "data" in cfg and cfg.data.get("domains", None) is None and "domains" in cfg.data:
+            cfg.data.domains = list(domains)  # the data set's labels follow the model's order
 
-    def init_from(self, checkpoint: str | Path) -> list[str]:
-        """Start from a trained StarGAN v2 checkpoint whose domains may be fewer (or ordered
-        differently) than this model's: shared weights are loaded, each domain this model shares
-        with the checkpoint gets its trained heads (matched by name), and every new domain is grown
-        as in :meth:`add_domains`. Call before ``setup`` (the trainer's ``init_from``). Returns the new domains."""
+    def init_from(self, checkpoint: str | Path, config: DictConfig | None = None) -> list[str]:
+        """Start from a trained StarGAN v2 checkpoint (``config``: its config, as the run already read
+        it; read here when not given) whose
+        domains may be fewer (or ordered differently) than this model's: shared weights are loaded,
+        each domain this model shares with the checkpoint gets its trained heads (matched by name),
+        and every new domain is grown as in :meth:`add_domains`. Call before ``setup`` (the run's
+        ``init_from``). Returns the new domains."""
         path = find_checkpoint(checkpoint)
-        old_cfg = load_config(path).get("model", {})
+        old_cfg = (load_config(path) if config is None else config).get("model", {})
         old = list(old_cfg.get("domains", []) or [])
         differ = [f"model.{k}={old_cfg[k]}" for k, v in self.arch.items() if k in old_cfg and old_cfg[k] != v]
         if differ:

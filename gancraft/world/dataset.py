@@ -83,7 +83,6 @@ class GlassesWorld(Dataset):
         crop_size: int | None = None,
         flip: bool | None = None,
         train: bool | None = None,
-        **ignored: Any,
     ) -> None:
         if mode not in MODES:
             raise ConfigError(f"glasses_world mode {mode!r} is unknown; use one of {', '.join(MODES)}")

@@ -9,8 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from gancraft.data.domains import DomainFolders, ReferencePairs, resolve_domains
-from gancraft.core.checkpoint import save_checkpoint
+from gancraft.data.domains import DomainFolders, ReferencePairs
 from gancraft.core.errors import ConfigError, DataError
 from gancraft.core.registry import DATASETS
 
@@ -77,20 +76,12 @@ def test_unbalanced_mode_takes_the_indexed_source(root):
     assert all(data[(i, 7)]["label"].item() == data.labels[i] for i in range(len(data)))
 
 
-def test_registered_builder_and_domains_from_a_checkpoint(root, tmp_path):
+def test_registered_builder_keeps_the_given_label_order(root):
     data = DATASETS.build("stargan_v2_domains", root=str(root), domains=["round", "aviator"], size=8)
     assert data.domains == ["round", "aviator"]
     assert set(data[(0, 1)]) == {"image", "label", "ref", "ref2", "ref_label"}
-    save_checkpoint(tmp_path / "ckpt", networks={}, config={"model": {"domains": ["round", "aviator"]}})
-    assert resolve_domains(None, str(tmp_path / "ckpt"), ["cat_eye"]) == ["round", "aviator", "cat_eye"]
-    grown = DATASETS.build("stargan_v2_domains", root=str(root), domains_from=str(tmp_path / "ckpt"), new_domains=["cat_eye"], size=8)
-    assert grown.domains == ["round", "aviator", "cat_eye"]
-    with pytest.raises(ConfigError, match="already"):
-        resolve_domains(None, str(tmp_path / "ckpt"), ["round"])
-    with pytest.raises(ConfigError, match="init_from"):
-        resolve_domains(None, None, ["cat_eye"])
-    with pytest.raises(ConfigError, match="new_domain=NAME"):
-        resolve_domains(None, str(tmp_path / "ckpt"), [None])
+    with pytest.raises(DataError, match="square"):  # a domain without a folder
+        DATASETS.build("stargan_v2_domains", root=str(root), domains=["round", "square"], size=8)
 
 
 def test_glasses_world_is_the_default(tmp_path):

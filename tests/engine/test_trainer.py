@@ -2,9 +2,10 @@ import json
 
 import pytest
 import torch
+from omegaconf import OmegaConf
 
 from gancraft.core import checkpoint as ckpt
-from gancraft.engine.logger import read_log
+from gancraft.core.logger import read_log
 from gancraft.engine.run import build_trainer
 from gancraft.engine.trainer import TrainerConfig
 from gancraft.core.errors import ConfigError
@@ -48,7 +49,8 @@ def test_run_directory_holds_config_logs_samples_and_checkpoints(toy_root, tmp_p
     cfg = tiny(toy_root, tmp_path / "run", "trainer.max_steps=4", "trainer.log_every=2", "trainer.sample_every=2", "trainer.checkpoint_every=2", "trainer.keep_checkpoints=1")
     last = build_trainer(cfg).fit()
     run = tmp_path / "run"
-    assert (run / "config.yaml").is_file() and last == run / "checkpoints" / "step_00000004"
+    assert OmegaConf.load(run / "config.yaml") == cfg and ckpt.load_config(last) == cfg  # the resolved config, twice
+    assert last == run / "checkpoints" / "step_00000004"
     assert sorted(p.name for p in (run / "checkpoints").glob("step_*")) == ["step_00000004"]
     records = read_log(run / "logs" / "metrics.jsonl")
     assert [r["step"] for r in records] == [2, 4] and {"cycle_A", "D_A", "lr_G", "steps_per_s"} <= set(records[0])

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
+from omegaconf import OmegaConf
 
 from gancraft.core.checkpoint import save_checkpoint
 from gancraft.core.precision import Precision
-from gancraft.core.errors import ConfigError
+from gancraft.core.errors import CheckpointError, ConfigError
 from gancraft.losses.r1 import r1_penalty
 from gancraft.models.stargan_v2 import StarGANv2, diversity_weight, ema_update
 from gancraft.core.registry import LOSSES, MODELS
@@ -186,7 +187,7 @@ def test_init_from_grows_a_checkpoint_by_name(tmp_path):
     x, z = batch()["image"][:2], torch.randn(2, 4)
     before = _outputs(old, x, z, ["a", "b"])
     grown = tiny(domains=["b", "new", "a"])  # another order, and one new domain
-    assert grown.init_from(tmp_path / "ckpt") == ["new"]
+    assert grown.init_from(tmp_path / "ckpt", OmegaConf.create(config)) == ["new"]
     after = _outputs(grown, x, z, ["a", "b"])
     for key in before:
         torch.testing.assert_close(after[key], before[key])
@@ -194,16 +195,31 @@ def test_init_from_grows_a_checkpoint_by_name(tmp_path):
     grown.train_step(batch(domains=3), 0)
     wrong = tiny(domains=["a", "b", "c"], style_dim=16)
     with pytest.raises(ConfigError, match="style_dim"):
-        wrong.init_from(tmp_path / "ckpt")
+        wrong.init_from(tmp_path / "ckpt")  # the config read from the checkpoint when not given
 
 
-def test_domains_from_a_checkpoint(tmp_path):
-    old = tiny(domains=["a", "b"])
-    save_checkpoint(tmp_path / "ckpt", networks=old.networks(), config={"model": {"domains": ["a", "b"]}})
-    model = MODELS.build("stargan_v2", domains=None, domains_from=str(tmp_path / "ckpt"), new_domains=["c"], **ARCH)
-    assert model.domains == ["a", "b", "c"]
+def test_resolve_config_takes_the_domains_from_the_init_checkpoint():
+    """Before anything is built: the checkpoint's domains, then new_domains, into model and data."""
+    def cfg(**model):
+        return OmegaConf.create({"init_from": "CKPT", "model": {"name": "stargan_v2", "domains": None, **model}, "data": {"domains": None}})
+
+    trained = OmegaConf.create({"model": {"domains": ["a", "b"]}})
+    grown = cfg(new_domains=["c"])
+    StarGANv2.resolve_config(grown, trained)
+    assert list(grown.model.domains) == ["a", "b", "c"] and list(grown.data.domains) == ["a", "b", "c"]
+    assert grown.model.new_domains is None  # consumed: the saved config lists every domain
+    assert MODELS.build("stargan_v2", domains=["a", "b"], new_domains=["c"], **ARCH).domains == ["a", "b", "c"]
+    listed = cfg(domains=["x", "y"])
+    StarGANv2.resolve_config(listed, None)
+    assert list(listed.model.domains) == ["x", "y"] and list(listed.data.domains) == ["x", "y"]
     with pytest.raises(ConfigError, match="already"):
-        MODELS.build("stargan_v2", domains=None, domains_from=str(tmp_path / "ckpt"), new_domains=["a"], **ARCH)
+        StarGANv2.resolve_config(cfg(new_domains=["a"]), trained)
+    with pytest.raises(ConfigError, match="init_from"):
+        StarGANv2.resolve_config(cfg(new_domains=["c"]), None)
+    with pytest.raises(ConfigError, match="new_domain=NAME"):
+        StarGANv2.resolve_config(cfg(new_domains=[None]), trained)
+    with pytest.raises(CheckpointError, match="no model.domains"):
+        StarGANv2.resolve_config(cfg(new_domains=["c"]), OmegaConf.create({"model": {}}))
 
 
 # --- a tiny end-to-end run -----------------------------------------------------------------------
@@ -248,7 +264,7 @@ def test_checkpointed_train_step_gives_the_same_weights_and_keeps_less():
         torch.manual_seed(2)
         for step in range(2):  # the second step runs Adam with moments from the first
             model.train_step(data, step)
-        weights[ckpt] = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        weights[ckpt] = {k: v.clone() for k, v in model.state_dict()["networks"].items()}
     assert saved[True] < 0.6 * saved[False]  # checkpointing really was on
     assert weights[True].keys() == weights[False].keys()
     for key, value in weights[False].items():

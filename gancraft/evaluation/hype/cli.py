@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gancraft.core.errors import ConfigError
+from gancraft.core.errors import ConfigError, require_extra
 from gancraft.evaluation.hype.staircase import StaircaseRule
 
 CREATE_KEYS = {
@@ -87,6 +87,7 @@ def create_command(args: dict[str, str], words: list[str]) -> int:
 
 def serve_command(args: dict[str, str], words: list[str]) -> int:
     """Serve the rater and owner pages with uvicorn until interrupted."""
+    require_extra("hype", "fastapi", "uvicorn")
     import uvicorn
 
     from gancraft.evaluation.hype import db

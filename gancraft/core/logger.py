@@ -1,5 +1,5 @@
 """Training statistics: averaged over an interval without host syncs, written as JSONL
-(and to TensorBoard when asked)."""
+(and to TensorBoard when asked), and read back (the trainer writes, reports read)."""
 
 from __future__ import annotations
 
