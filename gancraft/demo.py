@@ -15,8 +15,6 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import torch
-
 from gancraft.core.errors import GancraftError
 
 RECIPE = "cyclegan_glasses_cpu"

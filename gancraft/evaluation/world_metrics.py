@@ -326,7 +326,7 @@ def to_markdown(result: dict[str, Any]) -> str:
     """A Markdown table: one row per metric, columns overall and each skin-tone group."""
     groups = list(result["by_group"])
     counts = result.get("counts", {})
-    header = [f"metric", f"overall (n={result['n']})", *(f"{g} (n={counts.get(g, '?')})" for g in groups)]
+    header = ["metric", f"overall (n={result['n']})", *(f"{g} (n={counts.get(g, '?')})" for g in groups)]
     rows = [[key, _fmt(key, value), *(_fmt(key, result["by_group"][g].get(key, math.nan)) for g in groups)]
             for key, value in result["overall"].items()]
     return markdown_table(header, rows)
@@ -369,22 +369,22 @@ class WorldMetric:
 
         by_style = {meaning(t.target): t for t in adds if meaning(t.target) in STYLES}
         target_styles = list(by_style) or None
-        add = remove = None
-        if by_style:
-            default = self.add_style or target_styles[0]
-            if default not in by_style:
-                raise ConfigError(f"add_style {default!r} is not among the model's glasses domains {', '.join(by_style)}")
+        default = self.add_style or (target_styles[0] if target_styles else None)
+        if by_style and default not in by_style:
+            raise ConfigError(f"add_style {default!r} is not among the model's glasses domains {', '.join(by_style)}")
 
-            def add(x: torch.Tensor, style: str | None = None) -> torch.Tensor:
-                task = by_style[style or default]
-                return context.run(task, x, **guide(task))
-        elif adds:
-            def add(x: torch.Tensor) -> torch.Tensor:
-                return context.run(adds[0], x, **guide(adds[0]))
-        if removes:
-            def remove(x: torch.Tensor) -> torch.Tensor:
-                return context.run(removes[0], x, **guide(removes[0]))
-        return add, remove, target_styles
+        def add_in_style(x: torch.Tensor, style: str | None = None) -> torch.Tensor:
+            task = by_style[style or default]
+            return context.run(task, x, **guide(task))
+
+        def add_plain(x: torch.Tensor) -> torch.Tensor:
+            return context.run(adds[0], x, **guide(adds[0]))
+
+        def remove(x: torch.Tensor) -> torch.Tensor:
+            return context.run(removes[0], x, **guide(removes[0]))
+
+        add = add_in_style if by_style else add_plain if adds else None
+        return add, remove if removes else None, target_styles
 
     def __call__(self, context: Any) -> dict[str, float]:
         from gancraft.world.oracle import load_oracle

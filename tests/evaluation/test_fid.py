@@ -15,7 +15,6 @@ from gancraft.core.errors import MissingWeightsError
 from gancraft.evaluation import features as features_mod
 from gancraft.evaluation import fid as fid_mod
 from gancraft.evaluation import fid_from_features, kid_from_features
-from gancraft.core.registry import METRICS
 from stand_ins import TinyExtractor
 
 

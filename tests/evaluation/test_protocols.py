@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 import torch
 import torchvision
-from torch import nn
 
 import gancraft.components  # noqa: F401
 from gancraft.core.checkpoint import save_checkpoint
