@@ -39,10 +39,6 @@ from gancraft.evaluation.context import EvalContext, Report
 
 log = logging.getLogger(__name__)
 
-#: settings every protocol has (the context is built from them)
-CONTEXT_SETTINGS = ("name", "device", "size", "seed", "folders", "roots", "metrics")
-
-
 # --------------------------------------------------------------------------- finding and composing
 
 
