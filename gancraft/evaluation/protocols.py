@@ -157,7 +157,8 @@ def make_context(translator: Any, settings: dict[str, Any], out_dir: Path | None
             cfg["split"] = split
         return DATASETS.build_from_config(cfg)
 
-    return EvalContext(translate=translator.translate, tasks=list(translator.model.tasks()), size=int(translator.size),
+    tasks = getattr(translator.model, "tasks", None)  # a bare generator from another project declares none
+    return EvalContext(translate=translator.translate, tasks=list(tasks()) if tasks else [], size=int(translator.size),
                        device=translator.device, dataset=dataset, folders=settings.get("folders") or {},
                        roots=settings.get("roots") or {}, seed=int(settings.get("seed") or 0), out_dir=out_dir)
 
