@@ -15,8 +15,6 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import torch
-
 from gancraft.core.errors import GancraftError
 
 RECIPE = "cyclegan_glasses_cpu"
@@ -44,12 +42,14 @@ def check_targets(overall: dict[str, float]) -> list[tuple[str, float, str, bool
 
 def run_demo(out: Path, overrides: Sequence[str] = (), n_eval: int = 200, n_show: int = 8) -> Path:
     import gancraft.components  # noqa: F401
+    from gancraft.core.reports import save_grid
+    from gancraft.core.logger import read_log
     from gancraft.engine.run import train
-    from gancraft.evaluation.world_metrics import build_eval_set, to_json, to_markdown, world_metrics
+    from gancraft.evaluation.protocols import evaluate, load_protocol
+    from gancraft.evaluation.world_metrics import build_eval_set
     from gancraft.inference.translator import Translator
     from gancraft.recipes import compose_recipe
-    from gancraft.report import figure, html_table, plot_losses, save_grid, write_html
-    from gancraft.world.oracle import load_oracle
+    from gancraft.report import figure, html_table, plot_losses, write_html
     from gancraft.world.synth import synthesize
 
     out.mkdir(parents=True, exist_ok=True)
@@ -66,23 +66,17 @@ def run_demo(out: Path, overrides: Sequence[str] = (), n_eval: int = 200, n_show
     print("[3/4] translating held-out faces both ways")
     translated = {d: translator.translate_files(out / "data" / f"test{src}", out / "translated" / d, direction=d) for d, src in (("a2b", "A"), ("b2a", "B"))}
 
-    print(f"[4/4] world metrics on {n_eval} held-out faces")
-    eval_set = build_eval_set(n_eval, int(cfg.data.crop_size))
-    result = world_metrics(
-        add=lambda x: translator.translate(x, direction="a2b"),
-        remove=lambda x: translator.translate(x, direction="b2a"),
-        eval_set=eval_set,
-        oracle=load_oracle(),
-    )
-    to_json(result, out / "metrics.json")
-    (out / "metrics.md").write_text(to_markdown(result) + "\n")
+    print(f"[4/4] world metrics on {n_eval} held-out faces (the world protocol)")
+    size = int(cfg.data.crop_size)
+    result = evaluate(translator, load_protocol("world", n=n_eval, size=size), out, checkpoint=str(checkpoint))["world"]
 
+    eval_set = build_eval_set(n_show, size)  # the first held-out faces again, with their ground truth
     show = slice(0, n_show)
     x_a, x_b = eval_set.no_glasses[show], eval_set.with_glasses[show]
     fake_b, fake_a = translator.translate(x_a, direction="a2b").cpu(), translator.translate(x_b, direction="b2a").cpu()
     save_grid([x_a, fake_b], out / "grid_add.png")
     save_grid([x_b, fake_a, eval_set.no_glasses[show]], out / "grid_remove.png")
-    plot_losses(Path(cfg.run_dir) / "logs" / "metrics.jsonl", out / "losses.png")
+    plot_losses(read_log(Path(cfg.run_dir) / "logs" / "metrics.jsonl"), out / "losses.png")
 
     targets = check_targets(result["overall"])
     groups = list(result["by_group"])

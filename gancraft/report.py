@@ -1,4 +1,5 @@
-"""Files people look at: image grids, loss plots and a self-contained HTML report."""
+"""Files people look at: loss plots and a self-contained HTML report (image grids, JSON and
+Markdown tables are written by :mod:`gancraft.core.reports`)."""
 
 from __future__ import annotations
 
@@ -8,22 +9,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import torch
-from torchvision.utils import save_image
-
-from gancraft.core.logger import read_log
 
 
-def save_grid(rows: Sequence[torch.Tensor], path: Path) -> Path:
-    """Rows of equally many images (each N x 3 x H x W in [-1, 1]) as one PNG."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    save_image(torch.cat([r.float().cpu() for r in rows]), path, nrow=rows[0].shape[0], normalize=True, value_range=(-1, 1), padding=2)
-    return path
-
-
-def plot_losses(metrics_jsonl: Path, path: Path, keys: Sequence[str] | None = None) -> Path | None:
-    """Loss curves from a run's ``logs/metrics.jsonl`` as a PNG (None when there is no log)."""
-    records = read_log(metrics_jsonl)
+def plot_losses(records: Sequence[dict[str, float]], path: Path, keys: Sequence[str] | None = None) -> Path | None:
+    """Loss curves from a run's log records (``logs/metrics.jsonl``) as a PNG (None when there are none)."""
     if not records:
         return None
     import matplotlib

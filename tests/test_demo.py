@@ -18,8 +18,10 @@ def test_tiny_demo_writes_every_part_of_the_report(tmp_path: Path) -> None:
     for name in ("grid_add.png", "grid_remove.png", "losses.png", "metrics.json", "metrics.md"):
         assert (tmp_path / name).is_file(), name
     assert len(list((tmp_path / "translated" / "a2b").glob("*.png"))) == 4
-    metrics = json.loads((tmp_path / "metrics.json").read_text())
-    assert metrics["n"] == 12 and 0.0 <= metrics["overall"]["add_success"] <= 1.0
+    saved = json.loads((tmp_path / "metrics.json").read_text())  # the world protocol's report
+    assert saved["protocol"] == "world" and saved["world"]["n"] == 12 and saved["counts"]["faces"] == 12
+    assert saved["metrics"]["world/add_success"] == saved["world"]["overall"]["add_success"]
+    assert 0.0 <= saved["world"]["overall"]["add_success"] <= 1.0
 
 
 def test_targets_are_judged_in_the_right_direction() -> None:

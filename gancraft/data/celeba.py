@@ -63,5 +63,9 @@ class CelebAUnpaired(UnpairedImages):
         with_attr = [images / f for f in files if table[f][column] > 0]
         if not without or not with_attr:
             raise DataError(f"CelebA {split} split has no images {'without' if not without else 'with'} {attribute}")
+        self.root, self.attribute, self.split = root, attribute, split
         self.a, self.b = ImageList(without, skip_bad), ImageList(with_attr, skip_bad)
         self.transform = make_transform(load_size, crop_size, flip, split == "train" if train is None else train)
+
+    def with_split(self, split: str) -> CelebAUnpaired:
+        return self if split == self.split else CelebAUnpaired(self.root, self.attribute, split=split, train=False)

@@ -25,6 +25,7 @@ from torch.utils.data import Dataset
 
 from gancraft.data.folders import ImageList
 from gancraft.data.image_io import list_images
+from gancraft.data.image_sets import ImageSet
 from gancraft.data.sampling import SampleKey, item_generator, unpack_key
 from gancraft.data.transforms import ImageTransform
 from gancraft.core.errors import ConfigError, DataError
@@ -76,6 +77,7 @@ class DomainFolders(Dataset):
             self.files += files
             self.labels += [label] * len(files)
         self.images = ImageList(self.files, skip_bad)
+        self.root = root_path
         self.transform = ImageTransform(load_size=size, crop_size=size, flip=flip, train=train)
         self.rand_crop_prob = rand_crop_prob if train else 0.0
 
@@ -89,6 +91,12 @@ class DomainFolders(Dataset):
         if self.rand_crop_prob > 0 and float(torch.rand((), generator=g)) < self.rand_crop_prob:
             image = random_resized_crop(image, g)
         return {"image": self.transform(image, g), "label": torch.tensor(self.labels[index])}
+
+    def evaluation_sets(self, split: str = "test", n: int | None = None, size: int | None = None) -> dict[str, ImageSet]:
+        """``root/<domain>/`` for every domain; the folders have no held-out split, so other splits
+        say they are the training images."""
+        note = None if split == "train" else f"no {split} folders: {split} images come from the training folders"
+        return {d: ImageSet(f"{split}/{d}", files=list_images(self.root / d), size=size, note=note) for d in self.domains}
 
 
 class ReferencePairs(Dataset):
@@ -112,6 +120,10 @@ class ReferencePairs(Dataset):
 
     def __len__(self) -> int:
         return len(self.base)
+
+    def evaluation_sets(self, split: str = "test", n: int | None = None, size: int | None = None) -> dict[str, ImageSet]:
+        """The base data set's evaluation sets (one per domain)."""
+        return self.base.evaluation_sets(split, n, size)
 
     def _pick(self, domain: int, g: torch.Generator) -> int:
         members = self.by_domain[domain]

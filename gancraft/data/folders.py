@@ -9,6 +9,7 @@ import torch
 from torch.utils.data import Dataset
 
 from gancraft.data.image_io import list_images, load_image
+from gancraft.data.image_sets import ImageSet
 from gancraft.data.prepared import find_prepared
 from gancraft.data.sampling import SampleKey, item_generator, unpack_key
 from gancraft.data.transforms import ImageTransform
@@ -68,6 +69,15 @@ class UnpairedImages(Dataset):
             "B": self.transform(self.b.load(b_index), g),
         }
 
+    def evaluation_sets(self, split: str = "test", n: int | None = None, size: int | None = None) -> dict[str, ImageSet]:
+        """Domains ``A`` and ``B`` of ``split`` as files, loaded at ``size`` (``n`` is for rendered data)."""
+        source = self.with_split(split)
+        return {d: ImageSet(f"{split}{d}", files=list(part.files), size=size) for d, part in (("A", source.a), ("B", source.b))}
+
+    def with_split(self, split: str) -> UnpairedImages:
+        """The same data set on another split (subclasses that have splits override this)."""
+        return self
+
 
 @DATASETS.register("unpaired_folders")
 class UnpairedFolders(UnpairedImages):
@@ -94,6 +104,14 @@ class UnpairedFolders(UnpairedImages):
         if root is not None:
             dir_a, dir_b = str(Path(root) / f"{split}A"), str(Path(root) / f"{split}B")
         train = split == "train" if train is None else train
+        self.root, self.split = root, split
         self.a = ImageList(list_images(dir_a), skip_bad)
         self.b = ImageList(list_images(dir_b), skip_bad)
         self.transform = make_transform(load_size, crop_size, flip, train)
+
+    def with_split(self, split: str) -> UnpairedImages:
+        if split == self.split:
+            return self
+        if self.root is None:
+            raise ConfigError(f"data.dir_a/dir_b have no {split!r} split; give the protocol the folders instead (test_a=DIR test_b=DIR)")
+        return UnpairedFolders(root=self.root, split=split, train=False)

@@ -16,12 +16,14 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".p
 MAX_PIXELS = 89_478_485  # Pillow's own default limit, enforced as an error rather than a warning
 
 
-def list_images(directory: str | Path) -> list[Path]:
-    """Image files directly in ``directory``, sorted by name; a missing or empty folder is an error."""
+def list_images(directory: str | Path, recursive: bool = False) -> list[Path]:
+    """Image files directly in ``directory`` (and its sub-folders with ``recursive``), sorted by path;
+    a missing or empty folder is an error."""
     directory = Path(directory).expanduser()
     if not directory.is_dir():
         raise DataError(f"image folder {str(directory)!r} does not exist")
-    files = sorted(p for p in directory.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    candidates = directory.rglob("*") if recursive else directory.iterdir()
+    files = sorted(p for p in candidates if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
     if not files:
         raise DataError(f"image folder {str(directory)!r} holds no images ({', '.join(IMAGE_SUFFIXES)})")
     return files

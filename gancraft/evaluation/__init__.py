@@ -1,10 +1,11 @@
 """Evaluation: FID/KID (clean-fid), LPIPS, world metrics, protocols, HYPE studies.
 
-Importing this package registers the ``fid``, ``kid``, ``lpips`` and ``world`` metrics;
-clean-fid and lpips themselves are imported only when a metric runs.
+Importing this package registers the metrics (``fid``, ``lpips_diversity``, ``world``,
+``world_styles``) and the ``evaluate`` training callback; clean-fid and lpips
+themselves are imported only when a metric runs.
 """
 
-from gancraft.evaluation import world_metrics  # noqa: F401  (registers the "world" metric)
+from gancraft.evaluation import callback, world_metrics, world_styles  # noqa: F401  (registration)
 
 from gancraft.evaluation.fid import (
     compute_fid,

@@ -19,16 +19,16 @@ and modification time; nothing is written inside site-packages.
 
 from __future__ import annotations
 
-import glob
 import logging
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from gancraft.core.device import resolve_device
 from gancraft.core.errors import ConfigError, DataError
 from gancraft.evaluation.features import FeatureExtractor, cache_dir, file_digest, resolve_extractor
 from gancraft.core.registry import METRICS
@@ -146,21 +146,10 @@ def kid_from_features(
 
 
 def image_files(folder: str | os.PathLike[str]) -> list[str]:
-    """The images clean-fid would read in ``folder`` (recursive), sorted."""
-    from cleanfid.utils import EXTENSIONS
+    """The images in ``folder`` and its sub-folders, sorted."""
+    from gancraft.data.image_io import list_images
 
-    root = Path(folder)
-    if not root.is_dir():
-        raise DataError(f"image folder {root} does not exist; give a folder of images")
-    files = sorted({f for ext in EXTENSIONS for f in glob.glob(os.path.join(str(root), f"**/*.{ext}"), recursive=True)})
-    if not files:
-        raise DataError(f"image folder {root} holds no images (png, jpg, ...); check the path")
-    return files
-
-
-def default_device() -> torch.device:
-    """CUDA when there is one, else the CPU."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return [str(f) for f in list_images(folder, recursive=True)]
 
 
 class _ResizedArrays(torch.utils.data.Dataset):
@@ -248,18 +237,9 @@ def _load_inputs(inputs: Any, size: int | None) -> Iterable[torch.Tensor]:
         _check_images(inputs, "inputs")
         return [inputs]
     if isinstance(inputs, (str, os.PathLike)):
-        from PIL import Image
+        from gancraft.data.image_sets import load_images
 
-        from gancraft.data.image_io import load_image
-        from gancraft.data.transforms import to_tensor
-
-        def read(path: str) -> torch.Tensor:
-            image = load_image(path)  # a DataError naming the file when it is unreadable
-            if size is not None and image.size != (size, size):
-                image = image.resize((size, size), Image.BICUBIC)
-            return to_tensor(image)
-
-        return (torch.stack([read(f)]) for f in image_files(inputs))
+        return (load_images([f], size) for f in image_files(inputs))
     return inputs
 
 
@@ -320,7 +300,7 @@ def make_reference_stats(
     ``name_or_path`` is a name (kept in gancraft's cache) or a path ending in ``.npz``.
     Pass the name or path later as the reference of :func:`compute_fid_kid`.
     """
-    ext = resolve_extractor(extractor, device=device or default_device())
+    ext = resolve_extractor(extractor, device=resolve_device(device))
     feats = folder_features(folder, ext, batch_size=batch_size, num_workers=num_workers, cache=False)
     target = Path(name_or_path) if str(name_or_path).endswith(".npz") else reference_stats_path(str(name_or_path))
     _save_npz(target, feats=feats.astype(np.float32), mu=feats.mean(0), sigma=np.cov(feats, rowvar=False),
@@ -383,7 +363,7 @@ def compute_fid_kid(
     ``device`` defaults to CUDA when present, else the CPU; ``num_workers`` (resize
     workers) defaults to 0. Only the ``real`` side uses the feature cache.
     """
-    ext = resolve_extractor(extractor, device=device or default_device())
+    ext = resolve_extractor(extractor, device=resolve_device(device))
     fake_feats = source_features(fake, ext, inputs=inputs, condition=condition, batch_size=batch_size,
                                  num_workers=num_workers, cache=False, size=size)
     real_feats = source_features(real, ext, batch_size=batch_size, num_workers=num_workers, cache=cache)
@@ -413,28 +393,84 @@ def compute_kid(fake: ImageSource, real: ImageSource, **kwargs: Any) -> float:
 
 
 @METRICS.register("fid")
-class FID:
-    """The ``fid`` metric: ``FID(extractor=..., device=...)(fake, real) -> float``."""
+class FIDMetric:
+    """FID (and KID) of each selected task's outputs against real images of the task's target domain.
 
-    def __init__(self, extractor: Any = None, device: str | None = None, num_workers: int = 0,
-                 batch_size: int = 32, cache: bool = True) -> None:
-        self.extractor = resolve_extractor(extractor, device=device or default_device())
-        self.options = {"num_workers": num_workers, "batch_size": batch_size, "cache": cache}
+    For every task matching ``tasks`` (shell patterns) and ``guidance`` (in that order) and
+    every source domain of it, each image of the ``source_split`` set is translated
+    (``num_outs`` times for latent/reference guidance, codes from ``seed``, references
+    drawn from the target's ``source_split`` set); the outputs are compared with the
+    target's ``real_split`` set. Keys: ``FID/<task>`` for fixed tasks, ``FID_<guidance>/<src>2<trg>``
+    for guided ones (``KID...`` likewise), and ``.../mean`` over a guidance's tasks with ``mean``.
+    ``images``/``real_images``: how many a data set that renders makes per domain.
+    """
 
-    def __call__(self, fake: ImageSource, real: ImageSource, **kwargs: Any) -> float:
-        return compute_fid(fake, real, extractor=self.extractor, **{**self.options, **kwargs})
+    def __init__(self, tasks: Sequence[str] = ("*",), guidance: Sequence[str] = ("fixed", "latent", "reference"),
+                 source_split: str = "test", real_split: str = "test", num_images: int | None = None,
+                 num_real: int | None = None, images: int = 500, real_images: int = 500, num_outs: int = 1,
+                 kid: bool = True, kid_seed: int = 0, kid_subsets: int = 100, kid_subset_size: int = 1000,
+                 mean: bool = False, extractor: Any = None, batch_size: int = 32, num_workers: int = 0,
+                 cache: bool = True, seed: int | None = None, progress: bool = False) -> None:
+        self.tasks, self.guidance = list(tasks), list(guidance)
+        self.source_split, self.real_split = source_split, real_split
+        self.num_images, self.num_real, self.images, self.real_images = num_images, num_real, images, real_images
+        self.num_outs, self.kid, self.mean, self.seed, self.progress = int(num_outs), bool(kid), bool(mean), seed, progress
+        self.kid_options = {"seed": int(kid_seed), "num_subsets": int(kid_subsets), "max_subset_size": int(kid_subset_size)}
+        self.extractor, self.batch_size, self.num_workers, self.cache = extractor, int(batch_size), int(num_workers), bool(cache)
 
+    def _sources(self, context: Any, domain: str) -> Any:
+        return context.image_set(self.source_split, domain, self.num_images or self.images).limit(self.num_images)
 
-@METRICS.register("kid")
-class KID:
-    """The ``kid`` metric: ``KID(seed=0)(fake, real) -> float``, subsets drawn with ``seed``."""
+    def _real(self, context: Any, domain: str, ext: FeatureExtractor) -> np.ndarray:
+        key = ("fid-real", id(ext), self.real_split, domain, self.num_real, self.real_images, self.batch_size)
+        if key not in context.cache:
+            images = context.image_set(self.real_split, domain, self.num_real or self.real_images).limit(self.num_real)
+            if images.files is not None:
+                feats = files_features(images.files, ext, batch_size=self.batch_size, num_workers=self.num_workers,
+                                       cache=self.cache, label=images.name.replace("/", "_"))
+            else:
+                feats = batches_features(images.batches(self.batch_size), ext, batch_size=self.batch_size)
+            context.cache[key] = feats
+        return context.cache[key]
 
-    def __init__(self, extractor: Any = None, device: str | None = None, num_workers: int = 0,
-                 batch_size: int = 32, cache: bool = True, seed: int = 0, num_subsets: int = 100,
-                 max_subset_size: int = 1000) -> None:
-        self.extractor = resolve_extractor(extractor, device=device or default_device())
-        self.options = {"num_workers": num_workers, "batch_size": batch_size, "cache": cache, "kid_seed": seed,
-                        "kid_subsets": num_subsets, "kid_subset_size": max_subset_size}
+    def __call__(self, context: Any) -> dict[str, float]:
+        from tqdm import tqdm
 
-    def __call__(self, fake: ImageSource, real: ImageSource, **kwargs: Any) -> float:
-        return compute_kid(fake, real, extractor=self.extractor, **{**self.options, **kwargs})
+        from gancraft.evaluation.context import guided_outputs, reference_stream, task_label
+
+        ext = resolve_extractor(self.extractor, device=context.device)
+        context.report.extractor = ext.describe()
+        counts = context.report.counts
+        seed = context.seed if self.seed is None else int(self.seed)
+        selected = context.select_tasks(self.tasks, self.guidance, "metric fid")
+        metrics: dict[str, float] = {}
+        for guidance in dict.fromkeys(t.guidance for t in selected):
+            group = [t for t in selected if t.guidance == guidance]
+            generator = torch.Generator().manual_seed(seed)
+            streams: dict[str, Any] = {}
+            tables: dict[str, dict[str, float]] = {"FID": {}, "KID": {}}
+            pairs = [(task, src) for task in group for src in task.sources(context.domains)]
+            for task, src in tqdm(pairs, desc=f"fid {guidance}", unit="task", disable=not self.progress):
+                label, target = task_label(task, src), task.target
+                real = self._real(context, target, ext)
+                sources = self._sources(context, src)
+                if target not in streams:
+                    streams[target] = reference_stream(self._sources(context, target), self.batch_size, seed)
+                outputs = guided_outputs(context, task, sources, num_outs=self.num_outs, batch_size=self.batch_size,
+                                         generator=generator, references=lambda t=target: streams[t])
+                fake = np.concatenate([tensor_features(out, ext, batch_size=self.batch_size) for group_ in outputs for out in group_])
+                name = label if guidance == "fixed" else f"{guidance}/{label}"
+                tables["FID"][label] = fid_from_features(fake, real)
+                if self.kid:
+                    tables["KID"][label] = kid_from_features(fake, real, **self.kid_options)
+                counts[f"{name}/fake"] = len(fake)
+                if guidance == "fixed":
+                    counts[f"{name}/real"] = len(real)
+                else:
+                    counts[f"real/{target}"], counts[f"source/{src}"] = len(real), len(sources)
+            for prefix, table in tables.items():
+                if table and self.mean:
+                    table["mean"] = float(np.mean(list(table.values())))
+                head = prefix if guidance == "fixed" else f"{prefix}_{guidance}"
+                metrics.update({f"{head}/{label}": value for label, value in table.items()})
+        return metrics

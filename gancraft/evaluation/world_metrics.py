@@ -22,11 +22,9 @@ does not make a set's PSNR infinite; it is infinite only when no pixel changed.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -34,6 +32,7 @@ import torch.nn.functional as F
 
 from gancraft.core.errors import ConfigError
 from gancraft.core.registry import METRICS
+from gancraft.core.reports import markdown_table
 
 Translator = Callable[..., torch.Tensor]
 GROUPS = ("light", "medium", "dark")
@@ -323,45 +322,80 @@ def _fmt(key: str, value: float) -> str:
     return f"{value:.4f}" if key.endswith(("_ssim", "_l1")) else f"{value:.2f}"
 
 
-def to_json(result: dict[str, Any], path: str | Path | None = None) -> str:
-    """The result as JSON (``inf`` written as the string ``"inf"``); also written to ``path`` if given."""
-
-    def clean(x: Any) -> Any:
-        if isinstance(x, dict):
-            return {k: clean(v) for k, v in x.items()}
-        if isinstance(x, float) and (math.isinf(x) or math.isnan(x)):
-            return str(x)
-        return x
-
-    text = json.dumps(clean(result), indent=2)
-    if path is not None:
-        Path(path).write_text(text + "\n")
-    return text
-
-
 def to_markdown(result: dict[str, Any]) -> str:
     """A Markdown table: one row per metric, columns overall and each skin-tone group."""
     groups = list(result["by_group"])
     counts = result.get("counts", {})
-    header = "| metric | overall (n={}) | ".format(result["n"]) + " | ".join(f"{g} (n={counts.get(g, '?')})" for g in groups) + " |"
-    lines = [header, "|" + "---|" * (2 + len(groups))]
-    for key, value in result["overall"].items():
-        cells = [_fmt(key, value)] + [_fmt(key, result["by_group"][g].get(key, math.nan)) for g in groups]
-        lines.append(f"| {key} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    header = ["metric", f"overall (n={result['n']})", *(f"{g} (n={counts.get(g, '?')})" for g in groups)]
+    rows = [[key, _fmt(key, value), *(_fmt(key, result["by_group"][g].get(key, math.nan)) for g in groups)]
+            for key, value in result["overall"].items()]
+    return markdown_table(header, rows)
 
 
 @METRICS.register("world")
 class WorldMetric:
-    """The ``world`` metric: ``WorldMetric(n=200, size=64)(add=fn, remove=fn)`` -> result dict."""
+    """The glasses-world metrics of a model's tasks (see the module docstring), keys ``world/...``.
 
-    def __init__(self, n: int = 200, size: int = 64, styles: Sequence[str] | None = None,
-                 oracle_path: str | None = None, batch_size: int = 32) -> None:
+    A task *removes* glasses when its target is ``no_glasses`` and *adds* them when its
+    source is ``no_glasses`` (or any domain) and its target is not; ``domains`` maps the
+    model's domain names to these (``{A: no_glasses, B: glasses}``). When the add tasks
+    target glasses styles, ``add_style_success/<style>`` is reported for each, and the
+    plain add runs into ``add_style`` (default: the first). Latent-guided tasks use the
+    codes drawn from ``seed``; reference-guided ones are not used.
+    """
+
+    def __init__(self, n: int = 200, size: int | None = None, add_style: str | None = None, batch_size: int = 32,
+                 seed: int | None = None, domains: dict[str, str] | None = None, oracle_path: str | None = None) -> None:
+        self.n, self.size, self.add_style, self.batch_size = int(n), size, add_style, int(batch_size)
+        self.seed, self.domains, self.oracle_path = seed, dict(domains or {}), oracle_path
+
+    def _translators(self, context: Any) -> tuple[Translator | None, Translator | None, list[str] | None]:
+        from gancraft.world.styles import NO_GLASSES, STYLES
+
+        def meaning(domain: str | None) -> str | None:
+            return None if domain is None else self.domains.get(domain, domain)
+
+        seed = context.seed if self.seed is None else int(self.seed)
+        usable = [t for t in context.tasks if t.guidance in ("fixed", "latent")]
+        removes = [t for t in usable if meaning(t.target) == NO_GLASSES]
+        adds = [t for t in usable if meaning(t.target) != NO_GLASSES and meaning(t.source) in (None, NO_GLASSES)]
+        if not adds and not removes:
+            names = ", ".join(t.name for t in context.tasks) or "none"
+            raise ConfigError(f"the world metric needs tasks that add or remove glasses (into or out of {NO_GLASSES}); "
+                              f"the model's tasks: {names}; map its domains with domains={{NAME: {NO_GLASSES}, ...}}")
+
+        def guide(task: Any) -> dict[str, Any]:
+            return {"seed": seed} if task.guidance == "latent" else {}
+
+        by_style = {meaning(t.target): t for t in adds if meaning(t.target) in STYLES}
+        target_styles = list(by_style) or None
+        default = self.add_style or (target_styles[0] if target_styles else None)
+        if by_style and default not in by_style:
+            raise ConfigError(f"add_style {default!r} is not among the model's glasses domains {', '.join(by_style)}")
+
+        def add_in_style(x: torch.Tensor, style: str | None = None) -> torch.Tensor:
+            task = by_style[style or default]
+            return context.run(task, x, **guide(task))
+
+        def add_plain(x: torch.Tensor) -> torch.Tensor:
+            return context.run(adds[0], x, **guide(adds[0]))
+
+        def remove(x: torch.Tensor) -> torch.Tensor:
+            return context.run(removes[0], x, **guide(removes[0]))
+
+        add = add_in_style if by_style else add_plain if adds else None
+        return add, remove if removes else None, target_styles
+
+    def __call__(self, context: Any) -> dict[str, float]:
         from gancraft.world.oracle import load_oracle
 
-        self.eval_set = build_eval_set(n, size, styles)
-        self.oracle = load_oracle(oracle_path)
-        self.batch_size = batch_size
-
-    def __call__(self, add: Translator | None = None, remove: Translator | None = None, **kwargs: Any) -> dict[str, Any]:
-        return world_metrics(add, remove, eval_set=self.eval_set, oracle=self.oracle, batch_size=self.batch_size, **kwargs)
+        add, remove, target_styles = self._translators(context)
+        result = world_metrics(add, remove, target_styles=target_styles, n=self.n, size=int(self.size or context.size),
+                               batch_size=self.batch_size, oracle=load_oracle(self.oracle_path))
+        context.report.details["world"] = result
+        context.report.tables.append(("Glasses world", to_markdown(result)))
+        context.report.counts.update({"faces": int(result["n"]), **{f"faces/{g}": c for g, c in result["counts"].items()}})
+        metrics = {f"world/{k}": v for k, v in result["overall"].items()}
+        for group, values in result["by_group"].items():
+            metrics.update({f"world/{group}/{k}": v for k, v in values.items()})
+        return metrics

@@ -11,17 +11,13 @@ from omegaconf import DictConfig, OmegaConf
 from torch import nn
 from tqdm import tqdm
 
-from gancraft.data.image_io import IMAGE_SUFFIXES, list_images, load_image
-from gancraft.data.transforms import ImageTransform, to_pil
+from gancraft.data.image_io import IMAGE_SUFFIXES, list_images
+from gancraft.data.image_sets import load_images
+from gancraft.data.transforms import to_pil
+from gancraft.core.device import resolve_device
 from gancraft.core import checkpoint as ckpt
 from gancraft.core.errors import ConfigError, DataError
 from gancraft.core.registry import MODELS
-
-
-def _device(name: str | torch.device) -> torch.device:
-    if str(name) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
 class _SingleNetwork(nn.Module):
@@ -44,7 +40,7 @@ class Translator:
     """
 
     def __init__(self, model: nn.Module, config: DictConfig | None = None, device: str | torch.device = "auto", size: int | None = None) -> None:
-        self.device = _device(device)
+        self.device = resolve_device(device)
         self.model = model.to(self.device).eval()
         self.config = config if config is not None else OmegaConf.create({})
         self.size = size or _training_size(self.config)
@@ -75,8 +71,7 @@ class Translator:
 
     def load_images(self, paths: Sequence[Path]) -> torch.Tensor:
         """Files -> a batch at the translator's size (bicubic resize, no crop)."""
-        transform = ImageTransform(self.size, self.size, flip=False, train=False)
-        return torch.stack([transform(load_image(p)) for p in paths])
+        return load_images(paths, self.size)
 
     def translate_files(self, inputs: str | Path, output: str | Path, batch_size: int = 8, **condition: Any) -> list[Path]:
         """Translate a file or every image in a folder into ``output``; returns the written files.

@@ -27,6 +27,7 @@ from torch import nn
 
 from gancraft.core.checkpoint import load_network_state, load_weights, network_state
 from gancraft.core.precision import Precision
+from gancraft.models.tasks import TranslationTask
 
 
 class GANModel(nn.Module):
@@ -102,6 +103,10 @@ class GANModel(nn.Module):
     # --- inference ----------------------------------------------------------------
     def translate(self, images: torch.Tensor, **condition: Any) -> torch.Tensor:
         raise NotImplementedError
+
+    def tasks(self) -> list[TranslationTask]:
+        """What can be evaluated: the translations this model does (see :mod:`gancraft.models.tasks`)."""
+        return []
 
     # --- networks -----------------------------------------------------------------
     def networks(self) -> dict[str, nn.Module]:

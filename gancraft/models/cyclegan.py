@@ -16,6 +16,7 @@ import torch
 from gancraft.models.base import GANModel, adam, set_requires_grad
 from gancraft.models.image_pool import ImagePool
 from gancraft.models.schedules import linear_decay
+from gancraft.models.tasks import TranslationTask
 from gancraft.networks.layers import init_weights
 from gancraft.core.registry import LOSSES, MODELS, NETWORKS
 from gancraft.core.errors import ConfigError
@@ -164,6 +165,11 @@ class CycleGAN(GANModel):
         if direction not in DIRECTIONS:
             raise ConfigError(f"direction {direction!r} is not one of {', '.join(DIRECTIONS)}")
         return (self.G_A if direction == "a2b" else self.G_B)(images)
+
+    def tasks(self) -> list[TranslationTask]:
+        """The two directions: ``a2b`` (domain A to B) and ``b2a``."""
+        return [TranslationTask("a2b", source="A", target="B", fixed={"direction": "a2b"}),
+                TranslationTask("b2a", source="B", target="A", fixed={"direction": "b2a"})]
 
     # --- state --------------------------------------------------------------------
     def extra_state(self) -> dict[str, torch.Tensor]:

@@ -33,6 +33,7 @@ from gancraft.core.errors import CheckpointError, ConfigError
 from gancraft.core.registry import LOSSES, MODELS, NETWORKS
 from gancraft.losses.r1 import r1_penalty
 from gancraft.models.base import GANModel, adam
+from gancraft.models.tasks import TranslationTask
 from gancraft.networks.stargan_v2 import he_init
 
 log = logging.getLogger(__name__)
@@ -348,6 +349,12 @@ class StarGANv2(GANModel):
         styles = self.latent_styles(domain, codes, psi)
         out = self.generate(images.repeat_interleave(num, 0), styles)
         return out.unflatten(0, (n, num)) if num > 1 else out
+
+    def tasks(self) -> list[TranslationTask]:
+        """Into each domain from any other: latent-guided for every domain, then reference-guided."""
+        return [TranslationTask(f"{guidance}/{d}", target=d, guidance=guidance, fixed={"domain": d},
+                                latent_dim=self.latent_dim if guidance == "latent" else 0)
+                for guidance in ("latent", "reference") for d in self.domains]
 
     @torch.no_grad()
     def sample_images(self, batch: dict[str, torch.Tensor]) -> list[torch.Tensor]:

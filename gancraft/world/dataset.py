@@ -23,6 +23,7 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset
 
+from gancraft.data.image_sets import ImageSet
 from gancraft.data.sampling import SampleKey, item_generator, unpack_key
 from gancraft.data.transforms import ImageTransform
 from gancraft.core.errors import ConfigError
@@ -128,6 +129,45 @@ class GlassesWorld(Dataset):
         b_seed = self.seed_of(partner, "B")
         b = render_face(b_seed, self.size, style_for_seed(b_seed, self.styles)).image
         return {"A": self.transform(a, g), "B": self.transform(b, g)}
+
+    def evaluation_sets(self, split: str = "test", n: int | None = None, size: int | None = None) -> dict[str, ImageSet]:
+        """Held-out faces of ``split``, rendered when read, ``n`` per domain (default this data set's ``n``)
+        at ``size`` (default its crop size): ``A``/``B`` in unpaired mode (item ``i``'s face and its fixed
+        partner), else one set per domain."""
+        size = int(size or self.transform.crop_size)
+        per_domain = int(n or self.n)
+        count = per_domain if self.mode == "unpaired" else per_domain * len(self.domains)
+        world = GlassesWorld(self.mode, self.size, count, split, self.styles, self.domains, self.seed_offset,
+                             load_size=size, crop_size=size, flip=False, train=False)
+        if self.mode == "unpaired":
+            return {p: ImageSet(f"{split}{p}", render=lambda i, p=p: world[(i, 0)][p], indices=list(range(count)))
+                    for p in ("A", "B")}
+        return {d: ImageSet(f"{split}/{d}", render=lambda i: world[(i, 0)]["image"],
+                            indices=[i for i, label in enumerate(world.labels) if label == k])
+                for k, d in enumerate(self.domains)}
+
+    def evaluation_pairs(self, split: str = "test", n: int | None = None, size: int | None = None
+                         ) -> dict[tuple[str, str], tuple[ImageSet, ImageSet]]:
+        """Exact ground truth: ``(source, target) -> (inputs, targets)``, image ``i`` of both the same
+        face. Unpaired mode: ``B -> A`` (the face wearing the style it draws, and without glasses; adding
+        has no single right style). Domains mode: each style to and from ``no_glasses``."""
+        transform = ImageTransform(int(size or self.transform.crop_size), int(size or self.transform.crop_size), False, False)
+        count = int(n or self.n)
+
+        def faces(style: str | None) -> ImageSet:
+            def render(i: int) -> torch.Tensor:
+                seed = face_seed(split, "A", i, self.seed_offset)
+                worn = style_for_seed(seed, self.styles) if style == "worn" else style
+                return transform(render_face(seed, self.size, worn).image)
+
+            return ImageSet(f"{split}/{style or NO_GLASSES}", render=render, indices=list(range(count)))
+
+        if self.mode == "unpaired":
+            return {("B", "A"): (faces("worn"), faces(None))}
+        styles = [d for d in self.domains if d != NO_GLASSES]
+        pairs = {(s, NO_GLASSES): (faces(s), faces(None)) for s in styles} if NO_GLASSES in self.domains else {}
+        pairs.update({(NO_GLASSES, s): (faces(None), faces(s)) for s in styles} if NO_GLASSES in self.domains else {})
+        return pairs
 
 
 def paired_faces(

@@ -10,7 +10,6 @@ import torchvision
 
 from gancraft.core.errors import MissingWeightsError
 from gancraft.evaluation import lpips as lp
-from gancraft.core.registry import METRICS
 
 
 @pytest.fixture(scope="module")
@@ -76,10 +75,10 @@ def test_weights_found_in_torch_home(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     (checkpoints / lp.ALEXNET_FILE).write_bytes(alexnet_file.read_bytes())
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     assert lp.resolve_alexnet_weights() == checkpoints / lp.ALEXNET_FILE
-    metric = METRICS.build("lpips")
     x = images(2, seed=4)
-    assert float(metric(x, x).abs().max()) < 1e-7
-    assert metric.diversity([x, images(2, seed=5)]) > 0
+    found = lp.load_lpips()  # from TORCH_HOME, with no path given
+    assert float(lp.lpips_distance(x, x, model=found).abs().max()) < 1e-7
+    assert lp.lpips_diversity([x, images(2, seed=5)], model=found) > 0
 
 
 def test_missing_weights_is_one_line_naming_the_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 
 import pytest
@@ -15,11 +14,11 @@ from gancraft.evaluation.world_metrics import (
     delta_e_2000,
     rgb_to_lab,
     ssim_map,
-    to_json,
     to_markdown,
     world_metrics,
 )
 from gancraft.core.registry import METRICS
+from gancraft.core.reports import jsonable
 from gancraft.world.oracle import load_oracle
 
 # pairs from Sharma, Wu & Dalal (2005), "The CIEDE2000 color-difference formula", table 1
@@ -128,7 +127,7 @@ def test_a_colour_shift_shows_in_tone_and_identity(eval_set: WorldEvalSet, oracl
 
 def test_reports_and_errors(eval_set: WorldEvalSet, oracle) -> None:
     r = world_metrics(add=lambda x: x, eval_set=eval_set, oracle=oracle)
-    data = json.loads(to_json(r))
+    data = jsonable(r)
     assert data["overall"]["add_identity_psnr"] == "inf"
     table = to_markdown(r)
     assert "| add_success | 0.0 % |" in table and "light (n=" in table and "∞" in table

@@ -11,6 +11,7 @@ import torch
 from gancraft.core.errors import ConfigError
 from gancraft.evaluation import protocols
 from gancraft.evaluation.world_styles import mean_pairwise_band_l1, style_metrics, style_table
+from gancraft.models.tasks import TranslationTask
 from gancraft.world.oracle import CLASSES
 from test_protocols import alexnet_file, make_checkpoint  # noqa: F401  (fixture)
 
@@ -46,9 +47,15 @@ def scripted_translate(x: torch.Tensor, domain: str, z=None, reference=None, num
     return out
 
 
+def tasks(domains: list[str]) -> list[TranslationTask]:
+    """Latent- and reference-guided tasks into each domain, as a multi-domain model declares them."""
+    return [TranslationTask(f"{g}/{d}", target=d, guidance=g, fixed={"domain": d}, latent_dim=4 if g == "latent" else 0)
+            for g in ("latent", "reference") for d in domains]
+
+
 def test_style_metrics_count_what_the_oracle_sees() -> None:
     domains = ["no_glasses", "round", "aviator"]
-    result = style_metrics(scripted_translate, domains, latent_dim=4, n=6, size=32, num_outs=3, n_diversity=4,
+    result = style_metrics(scripted_translate, tasks(domains), n=6, size=32, num_outs=3, n_diversity=4,
                            oracle=PixelOracle(), batch_size=4)
     assert result["latent_accuracy"] == {d: 1.0 for d in domains}
     assert result["reference_accuracy"] == {"no_glasses": 1.0, "round": 0.0, "aviator": 0.0}
@@ -61,7 +68,7 @@ def test_style_metrics_count_what_the_oracle_sees() -> None:
 
 def test_style_metrics_reject_domains_the_oracle_does_not_know() -> None:
     with pytest.raises(ConfigError, match="blond"):
-        style_metrics(scripted_translate, ["no_glasses", "blond"], latent_dim=4, n=2, size=32, oracle=PixelOracle())
+        style_metrics(scripted_translate, tasks(["no_glasses", "blond"]), n=2, size=32, oracle=PixelOracle())
 
 
 TINY_STARGAN = {"name": "stargan_v2", "domains": ["no_glasses", "round", "aviator"], "img_size": 32, "style_dim": 8,
@@ -92,4 +99,4 @@ def test_world_styles_protocol_on_a_stargan_checkpoint(tmp_path: Path, alexnet_f
 
 def test_style_metrics_need_two_outputs_for_diversity() -> None:
     with pytest.raises(ConfigError, match="num_outs=1"):
-        style_metrics(scripted_translate, ["no_glasses", "round"], latent_dim=4, n=2, size=32, num_outs=1, oracle=PixelOracle())
+        style_metrics(scripted_translate, tasks(["no_glasses", "round"]), n=2, size=32, num_outs=1, oracle=PixelOracle())
