@@ -35,6 +35,7 @@ from gancraft.core.errors import ConfigError
 from gancraft.core.registry import DATASETS, METRICS, locate
 from gancraft.core.reports import format_number, markdown_table, write_json
 from gancraft.core.shipped import shipped_dir
+from gancraft.core.values import coerce, hint_of
 from gancraft.evaluation.context import EvalContext, Report
 
 log = logging.getLogger(__name__)
@@ -116,6 +117,9 @@ def load_protocol(name: str, **overrides: Any) -> dict[str, Any]:
     objects = {k: v for k, v in overrides.items() if not _plain(v)}
     words = [_override_word(k, str(v) if isinstance(v, Path) else v, base.get(k)) for k, v in overrides.items() if k not in objects]
     settings = OmegaConf.to_container(compose_config(path, protocol_dirs(), words, "protocol")) if words else base
+    for key in overrides:
+        if key in base and key not in objects:  # a setting keeps its default's type: n=abc is one line
+            coerce(settings[key], hint_of(base[key]), key)
     for key, value in objects.items():
         settings[key] = value
         for spec in settings["metrics"]:

