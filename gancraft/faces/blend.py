@@ -1,0 +1,62 @@
+"""Which pixels of a translated face to paste back: the model's attention mask, or the change.
+
+A blend weight is computed at the model's size (1 where the model repainted, 0 where it
+passed the input through), warped back to the photo, feathered there, and then every
+photo pixel whose weight is 0 keeps its exact value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+#: attention values below LO are "passed through"; from HI on the model's pixel is taken whole
+ATTENTION_LO, ATTENTION_HI = 0.02, 0.10
+#: the same for the change (max channel difference on [0, 1]) when a model has no attention mask
+CHANGE_LO, CHANGE_HI = 0.01, 0.04
+
+
+def _mask_logit_layer(module: nn.Module) -> nn.Module | None:
+    """The layer whose output's last channel is the attention logit (ResNet ``head``, StarGAN v2 ``to_rgb``)."""
+    if not getattr(module, "attention", False):
+        return None
+    return getattr(module, "head", None) or getattr(module, "to_rgb", None)
+
+
+@contextmanager
+def attention_probe(model: nn.Module | None) -> Iterator[list[torch.Tensor]]:
+    """Record the attention masks (N x H x W in [0, 1]) the generators of ``model`` compute while inside."""
+    seen: list[torch.Tensor] = []
+    layers = [m for m in (_mask_logit_layer(x) for x in (model.modules() if model is not None else ())) if m is not None]
+    handles = [layer.register_forward_hook(lambda _m, _i, out: seen.append(torch.sigmoid(out[:, -1].detach().float()).cpu())) for layer in layers]
+    try:
+        yield seen
+    finally:
+        for h in handles:
+            h.remove()
+
+
+def _ramp(x: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
+    return ((x - lo) / (hi - lo)).clamp(0, 1)
+
+
+def blend_weights(inputs: torch.Tensor, outputs: torch.Tensor, attention: torch.Tensor | None = None) -> torch.Tensor:
+    """Blend weights N x H x W in [0, 1] at the model's size.
+
+    ``inputs``/``outputs`` are N x 3 x H x W in [-1, 1]; ``attention`` (N x H x W) is the
+    model's own mask when it has one. The weight is widened by a pixel (thin frames keep
+    their edges) and tapered to 0 at the crop's border (no seam where the crop ends).
+    """
+    if attention is not None:
+        w = _ramp(attention.float(), ATTENTION_LO, ATTENTION_HI)
+    else:
+        w = _ramp((outputs.float() - inputs.float()).abs().amax(1) / 2, CHANGE_LO, CHANGE_HI)
+    w = F.max_pool2d(w[:, None], 3, 1, 1)[:, 0]
+    h, wd = w.shape[-2:]
+    border = torch.ones(h, wd)
+    border[:2], border[-2:], border[:, :2], border[:, -2:] = 0, 0, 0, 0
+    return w * border
