@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from gancraft.core.errors import ConfigError
+from gancraft.core.errors import ConfigError, DataError
 
 #: CelebA's aligned frame (``img_align_celeba``: 178 x 218) and its mean eye centres, from
 #: ``list_landmarks_align_celeba.txt`` (the alignment put every face's eyes there, within a pixel or two).
@@ -120,3 +120,46 @@ def invert(m: np.ndarray) -> np.ndarray:
     """The inverse of a 2x3 affine."""
     inv = np.linalg.inv(m[:, :2])
     return np.hstack([inv, (-inv @ m[:, 2])[:, None]])
+
+
+def roi(m_inv: np.ndarray, size: int, shape: tuple[int, int], pad: int) -> tuple[int, int, int, int]:
+    """The photo box (x0, y0, x1, y1) covering the model crop mapped back by ``m_inv``, clipped."""
+    corners = np.array([[-0.5, -0.5], [size - 0.5, -0.5], [-0.5, size - 0.5], [size - 0.5, size - 0.5]])
+    pts = corners @ m_inv[:, :2].T + m_inv[:, 2]
+    h, w = shape
+    x0, y0 = (np.floor(pts.min(0)) - pad).astype(int)
+    x1, y1 = (np.ceil(pts.max(0)) + pad + 1).astype(int)
+    return max(0, x0), max(0, y0), min(w, x1), min(h, y1)
+
+
+def shift_origin(m: np.ndarray, dx: float, dy: float) -> np.ndarray:
+    """``m`` applied to points given relative to (dx, dy): m(p + d)."""
+    out = m.copy()
+    out[:, 2] += m[:, :2] @ np.array([dx, dy])
+    return out
+
+
+def aligned_crop(rgb: np.ndarray, eyes: np.ndarray, geometry: CropGeometry) -> tuple[np.ndarray, np.ndarray]:
+    """The face with ``eyes`` cut out of ``rgb`` (uint8) in ``geometry``, and the photo -> crop affine.
+
+    Big faces are first shrunk with area filtering, so that the warp does not alias.
+    """
+    from gancraft.faces.detect import import_cv2
+
+    cv2 = import_cv2()
+    size = geometry.size
+    m = alignment(eyes, geometry)
+    x0, y0, x1, y1 = roi(invert(m), size, rgb.shape[:2], pad=2)
+    if x1 <= x0 or y1 <= y0:
+        raise DataError("face lies outside the photo")
+    part = rgb[y0:y1, x0:x1]
+    m_part = shift_origin(m, x0, y0)
+    scale = float(np.sqrt(abs(np.linalg.det(m[:, :2]))))
+    if scale < 0.5:
+        f = 2.0 * scale
+        small = cv2.resize(part, (max(1, round(part.shape[1] * f)), max(1, round(part.shape[0] * f))), interpolation=cv2.INTER_AREA)
+        fx, fy = small.shape[1] / part.shape[1], small.shape[0] / part.shape[0]
+        m_part = compose(m_part, invert(np.array([[fx, 0, 0.5 * fx - 0.5], [0, fy, 0.5 * fy - 0.5]])))
+        part = small
+    crop = cv2.warpAffine(np.ascontiguousarray(part), m_part, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    return crop, m

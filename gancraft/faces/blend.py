@@ -44,12 +44,28 @@ def _ramp(x: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
     return ((x - lo) / (hi - lo)).clamp(0, 1)
 
 
-def blend_weights(inputs: torch.Tensor, outputs: torch.Tensor, attention: torch.Tensor | None = None) -> torch.Tensor:
+def face_region(eyes: torch.Tensor | list, size: int, width: float = 1.6, height: float = 2.0, drop: float = 0.3) -> torch.Tensor:
+    """A soft ellipse (H x W in [0, 1]) over the face of a model-size crop whose eyes are at ``eyes`` (2 x (x, y)).
+
+    Its half-axes are ``width`` and ``height`` eye distances, its centre ``drop`` eye distances
+    below the eyes: the glasses and the face under them, not the hair or the background, which
+    a model trained on one kind of background may repaint when it meets another.
+    """
+    e = torch.as_tensor(eyes, dtype=torch.float32)
+    d = float((e[1] - e[0]).norm())
+    cx, cy = float(e[:, 0].mean()), float(e[:, 1].mean()) + drop * d
+    y, x = torch.meshgrid(torch.arange(size, dtype=torch.float32), torch.arange(size, dtype=torch.float32), indexing="ij")
+    r = (((x - cx) / (width * d)) ** 2 + ((y - cy) / (height * d)) ** 2).sqrt()
+    return ((1.0 - r) / 0.15).clamp(0, 1)
+
+
+def blend_weights(inputs: torch.Tensor, outputs: torch.Tensor, attention: torch.Tensor | None = None, region: torch.Tensor | None = None) -> torch.Tensor:
     """Blend weights N x H x W in [0, 1] at the model's size.
 
     ``inputs``/``outputs`` are N x 3 x H x W in [-1, 1]; ``attention`` (N x H x W) is the
     model's own mask when it has one. The weight is widened by a pixel (thin frames keep
-    their edges) and tapered to 0 at the crop's border (no seam where the crop ends).
+    their edges), limited to ``region`` (H x W, e.g. :func:`face_region`) and tapered to 0 at
+    the crop's border (no seam where the crop ends).
     """
     if attention is not None:
         w = _ramp(attention.float(), ATTENTION_LO, ATTENTION_HI)
@@ -59,4 +75,4 @@ def blend_weights(inputs: torch.Tensor, outputs: torch.Tensor, attention: torch.
     h, wd = w.shape[-2:]
     border = torch.ones(h, wd)
     border[:2], border[-2:], border[:, :2], border[:, -2:] = 0, 0, 0, 0
-    return w * border
+    return w * border * (region if region is not None else 1.0)

@@ -22,8 +22,8 @@ from PIL import Image
 from gancraft.core.errors import DataError
 from gancraft.data.image_io import IMAGE_SUFFIXES, list_images, load_image
 from gancraft.data.transforms import to_tensor, to_uint8
-from gancraft.faces.align import CropGeometry, alignment, compose, crop_geometry, invert
-from gancraft.faces.blend import attention_probe, blend_weights
+from gancraft.faces.align import CropGeometry, aligned_crop, crop_geometry, invert, roi, shift_origin
+from gancraft.faces.blend import attention_probe, blend_weights, face_region
 from gancraft.faces.detect import Face, FaceDetector, import_cv2
 
 log = logging.getLogger(__name__)
@@ -66,23 +66,6 @@ class Summary:
                 f"{self.photos_without_face} photo(s) without a usable face, {self.unreadable} unreadable; {self.written} image(s) written")
 
 
-def _roi(m_inv: np.ndarray, size: int, shape: tuple[int, int], pad: int) -> tuple[int, int, int, int]:
-    """The photo box (x0, y0, x1, y1) covering the model crop mapped back by ``m_inv``, clipped."""
-    corners = np.array([[-0.5, -0.5], [size - 0.5, -0.5], [-0.5, size - 0.5], [size - 0.5, size - 0.5]])
-    pts = corners @ m_inv[:, :2].T + m_inv[:, 2]
-    h, w = shape
-    x0, y0 = (np.floor(pts.min(0)) - pad).astype(int)
-    x1, y1 = (np.ceil(pts.max(0)) + pad + 1).astype(int)
-    return max(0, x0), max(0, y0), min(w, x1), min(h, y1)
-
-
-def _shift(m: np.ndarray, dx: float, dy: float) -> np.ndarray:
-    """``m`` applied to points given relative to (dx, dy): m(p + d)."""
-    out = m.copy()
-    out[:, 2] += m[:, :2] @ np.array([dx, dy])
-    return out
-
-
 class TryOn:
     """``TryOn.load(checkpoint).apply(rgb, direction="a2b")``: every face of a photo translated in place.
 
@@ -99,6 +82,7 @@ class TryOn:
         self.geometry = geometry or crop_geometry(translator.config)
         self.detector = detector or FaceDetector()
         self.min_eye_distance, self.feather = min_eye_distance, feather
+        self.region = face_region(self.geometry.input_eyes(), self.geometry.size)
 
     @classmethod
     def load(cls, checkpoint: str | Path, device: str = "auto", eyes: str | None = None, **kwargs: Any) -> TryOn:
@@ -117,46 +101,35 @@ class TryOn:
     # --- one face at a time -----------------------------------------------------------
     def crop(self, rgb: np.ndarray, eyes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The aligned model-size crop (uint8) of the face with ``eyes``, and the photo -> crop affine."""
-        cv2 = import_cv2()
-        size = self.geometry.size
-        m = alignment(eyes, self.geometry)
-        x0, y0, x1, y1 = _roi(invert(m), size, rgb.shape[:2], pad=2)
-        if x1 <= x0 or y1 <= y0:
-            raise DataError("face lies outside the photo")
-        roi = rgb[y0:y1, x0:x1]
-        m_roi = _shift(m, x0, y0)
-        # shrink big faces first with area filtering, so the warp does not alias
-        scale = float(np.sqrt(abs(np.linalg.det(m[:, :2]))))
-        if scale < 0.5:
-            f = min(1.0, 2.0 * scale)
-            small = cv2.resize(roi, (max(1, round(roi.shape[1] * f)), max(1, round(roi.shape[0] * f))), interpolation=cv2.INTER_AREA)
-            fx, fy = small.shape[1] / roi.shape[1], small.shape[0] / roi.shape[0]
-            pre = np.array([[fx, 0, 0.5 * fx - 0.5], [0, fy, 0.5 * fy - 0.5]])
-            m_roi = compose(m_roi, invert(pre))
-            roi = small
-        crop = cv2.warpAffine(np.ascontiguousarray(roi), m_roi, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-        return crop, m
+        return aligned_crop(rgb, eyes, self.geometry)
 
-    def paste(self, photo: np.ndarray, translated: np.ndarray, weight: np.ndarray, m: np.ndarray) -> None:
-        """Blend a translated crop (uint8) with its weights (float, model size) into ``photo`` in place."""
+    def paste(self, photo: np.ndarray, translated: np.ndarray, source: np.ndarray, weight: np.ndarray, m: np.ndarray) -> None:
+        """Blend the change a model made to a crop into ``photo`` in place.
+
+        ``translated`` and ``source`` are the model's output and input crops (uint8), ``weight``
+        the blend weights (float, model size), ``m`` the photo -> crop affine. What is added is the
+        change, warped back (``translated - source``), not the low-resolution output itself: so
+        where the model passed its input through, the photo keeps its full-resolution detail.
+        """
         cv2 = import_cv2()
         size = self.geometry.size
         m_inv = invert(m)
         pixel = float(np.sqrt(abs(np.linalg.det(m_inv[:, :2]))))  # photo pixels per model pixel
         pad = int(np.ceil(3 * self.feather * pixel)) + 2
-        x0, y0, x1, y1 = _roi(m_inv, size, photo.shape[:2], pad)
+        x0, y0, x1, y1 = roi(m_inv, size, photo.shape[:2], pad)
         if x1 <= x0 or y1 <= y0:
             return
-        back = _shift(m, x0, y0)  # ROI pixel -> crop pixel
+        back = shift_origin(m, x0, y0)  # ROI pixel -> crop pixel
         dsize = (x1 - x0, y1 - y0)
         flags = cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP
-        image = cv2.warpAffine(translated.astype(np.float32), back, dsize, flags=flags, borderMode=cv2.BORDER_REPLICATE)
+        change = translated.astype(np.float32) - source.astype(np.float32)
+        change = cv2.warpAffine(change, back, dsize, flags=flags, borderMode=cv2.BORDER_REPLICATE)
         w = cv2.warpAffine(weight.astype(np.float32), back, dsize, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
         if self.feather > 0:
             w = cv2.GaussianBlur(w, (0, 0), self.feather * pixel)
         w[w < 1.0 / 255] = 0.0
         region = photo[y0:y1, x0:x1]
-        mixed = region + w[..., None] * (np.clip(image, 0, 255) - region)
+        mixed = region + w[..., None] * change
         photo[y0:y1, x0:x1] = np.where(w[..., None] > 0, np.clip(np.rint(mixed), 0, 255), region).astype(np.uint8)
 
     # --- a photo ------------------------------------------------------------------------
@@ -198,10 +171,10 @@ class TryOn:
         attention = masks[-1].reshape(len(kept), variants, *out.shape[-2:]) if masks else None
         images = []
         for k in range(variants):
-            weights = blend_weights(inputs, out[:, k], attention[:, k] if attention is not None else None).numpy()
+            weights = blend_weights(inputs, out[:, k], attention[:, k] if attention is not None else None, self.region).numpy()
             photo = rgb.copy()
             for i, m in enumerate(mats):
-                self.paste(photo, to_uint8(out[i, k]).numpy(), weights[i], m)
+                self.paste(photo, to_uint8(out[i, k]).numpy(), crops[i], weights[i], m)
             images.append(photo)
         return PhotoResult(images, faces, len(kept), skipped)
 
