@@ -94,6 +94,7 @@ def main(argv: list[str]) -> dict:
     }
     own = world_metrics(add=lambda x: translator.translate(x, direction="a2b"), n=200, size=translator.size, oracle=oracle)
     report["model_own_add_success_64px"] = own["overall"]["add_success"]
+    report["model_own_add_identity_psnr_64px"] = own["overall"]["add_identity_psnr"]
     mask = torch.tensor(detected_mask)
     for name, row in rows.items():
         success = oracle(torch.stack(row["crops"])).glasses.double()

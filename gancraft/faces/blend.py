@@ -44,12 +44,13 @@ def _ramp(x: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
     return ((x - lo) / (hi - lo)).clamp(0, 1)
 
 
-def face_region(eyes: torch.Tensor | list, size: int, width: float = 1.6, height: float = 2.0, drop: float = 0.3) -> torch.Tensor:
-    """A soft ellipse (H x W in [0, 1]) over the face of a model-size crop whose eyes are at ``eyes`` (2 x (x, y)).
+def face_region(eyes: torch.Tensor | list, size: int, width: float = 1.7, height: float = 1.1, drop: float = 0.1) -> torch.Tensor:
+    """A soft ellipse (H x W in [0, 1]) over the glasses of a model-size crop whose eyes are at ``eyes`` (2 x (x, y)).
 
     Its half-axes are ``width`` and ``height`` eye distances, its centre ``drop`` eye distances
-    below the eyes: the glasses and the face under them, not the hair or the background, which
-    a model trained on one kind of background may repaint when it meets another.
+    below the eyes: where glasses go (frames to the ears, lenses about half an eye distance
+    above and below the eyes), not the hair, mouth or background, which a model that meets
+    something unlike its training data may repaint.
     """
     e = torch.as_tensor(eyes, dtype=torch.float32)
     d = float((e[1] - e[0]).norm())
