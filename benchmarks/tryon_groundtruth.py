@@ -28,7 +28,9 @@ from gancraft.evaluation.world_metrics import psnr_from_mse, world_metrics
 from gancraft.faces.scenes import make_scene
 from gancraft.inference.translator import Translator
 from gancraft.inference.tryon import TryOn
+from gancraft.world.face import sample_face
 from gancraft.world.oracle import load_oracle
+from gancraft.world.styles import tone_group
 
 LAYOUT = (1, 1, 2, 0)  # faces per picture, in turn
 
@@ -58,6 +60,7 @@ def main(argv: list[str]) -> dict:
     rows = {"tryon": {"mse": [], "crops": []}, "naive": {"mse": [], "crops": []}}
     truth_faces = detected = eyes_found = false_pos = 0
     detected_mask: list[bool] = []
+    by_group: dict[str, list[int]] = {}  # skin-tone group -> [detected, faces]
     tryon_seconds = 0.0
     for s in range(n_scenes):
         scene = make_scene(10_000 + s, LAYOUT[s % len(LAYOUT)])
@@ -72,6 +75,10 @@ def main(argv: list[str]) -> dict:
             truth_faces += 1
             detected += bool(hits)
             detected_mask.append(bool(hits))
+            group = tone_group(sample_face(face.seed).monk)
+            by_group.setdefault(group, [0, 0])
+            by_group[group][0] += bool(hits)
+            by_group[group][1] += 1
             if hits:
                 matched.add(hits[0])
                 eyes_found += result.faces[hits[0]].eyes_found
@@ -90,6 +97,7 @@ def main(argv: list[str]) -> dict:
             "rate": detected / max(1, truth_faces),
             "eyes_found_rate": eyes_found / max(1, detected),
             "false_positives": false_pos,
+            "rate_by_tone_group": {g: {"detected": d, "faces": n, "rate": d / n} for g, (d, n) in sorted(by_group.items())},
         },
     }
     own = world_metrics(add=lambda x: translator.translate(x, direction="a2b"), n=200, size=translator.size, oracle=oracle)
