@@ -52,7 +52,7 @@ def eye_darkness(gray: np.ndarray, face: Face) -> float:
     return eyes / max(cheeks, 1.0)
 
 
-def judge(rgb: np.ndarray, faces: list[Face], min_face: float = 0.2) -> list[str]:
+def judge(rgb: np.ndarray, faces: list[Face], min_face: float = 0.15) -> list[str]:
     """The rules a photo breaks (empty: keep it), in :data:`RULES` order."""
     if not faces:
         return ["no_face"]
@@ -76,7 +76,7 @@ class CurationResult:
     unreadable: int
 
 
-def curate(inputs: str | Path, output: str | Path, size: int = 256, min_face: float = 0.2, detector: FaceDetector | None = None) -> CurationResult:
+def curate(inputs: str | Path, output: str | Path, size: int = 256, min_face: float = 0.15, detector: FaceDetector | None = None) -> CurationResult:
     """Curate every photo of ``inputs`` into ``output`` (crops as ``<stem>.png`` plus ``curation.csv``)."""
     files = list_images(inputs)
     output = Path(output).expanduser()
@@ -108,12 +108,12 @@ def curate(inputs: str | Path, output: str | Path, size: int = 256, min_face: fl
 
 
 def curate_command(args: dict[str, str], words: list[str]) -> int:
-    """``gancraft data curate input=DIR output=DIR [size=256] [min_face=0.2]``."""
+    """``gancraft data curate input=DIR output=DIR [size=256] [min_face=0.15]``."""
     from gancraft.commands import _require
 
     _require(args, "input", "output")
     size = int(args.get("size", 256))
-    result = curate(args["input"], args["output"], size, float(args.get("min_face", 0.2)))
+    result = curate(args["input"], args["output"], size, float(args.get("min_face", 0.15)))
     why = ", ".join(f"{result.rejected[r]} {r}" for r in RULES if result.rejected[r]) or "none"
     (lx, ly), (rx, ry) = (np.asarray(geometry(size).eyes) / size).round(4).tolist()
     print(f"{result.photos} photo(s): kept {result.kept}, rules broken: {why}, {result.unreadable} unreadable; "
