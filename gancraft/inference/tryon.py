@@ -44,6 +44,7 @@ class PhotoResult:
     faces: list[Face]
     translated: int
     skipped: list[str] = field(default_factory=list)
+    eyes_from_box: int = 0  # translated faces whose eyes were placed from the face box
 
 
 @dataclass
@@ -176,7 +177,7 @@ class TryOn:
             for i, m in enumerate(mats):
                 self.paste(photo, to_uint8(out[i, k]).numpy(), crops[i], weights[i], m)
             images.append(photo)
-        return PhotoResult(images, faces, len(kept), skipped)
+        return PhotoResult(images, faces, len(kept), skipped, sum(not f.eyes_found for f in kept))
 
     def apply_file(self, path: str | Path, output: str | Path, **condition: Any) -> tuple[PhotoResult, list[Path]]:
         """Try on one file; writes ``<output>/<stem>.png`` (``<stem>_<k>.png`` per variant) with the input's EXIF."""
@@ -216,7 +217,7 @@ class TryOn:
             summary.written += len(written)
             summary.faces_found += len(result.faces)
             summary.translated += result.translated
-            summary.eyes_from_box += sum(not f.eyes_found for f in result.faces if self.usable(f, result.images[0].shape[:2]) is None)
+            summary.eyes_from_box += result.eyes_from_box
             summary.skipped.update(result.skipped)
             if result.translated == 0:
                 summary.photos_without_face += 1

@@ -99,3 +99,21 @@ def test_unknown_geometry_is_a_user_error(tmp_path):
     with pytest.raises(ConfigError, match="eyes="):
         TryOn.load(ckpt, device="cpu")
     assert TryOn.load(ckpt, device="cpu", eyes="0.35,0.45,0.65,0.45").geometry.size == 32
+
+
+def test_a_reference_photo_is_aligned_like_the_inputs(tmp_path):
+    from tests.faces.helpers import TINY_STARGAN
+
+    tryon = TryOn.load(tiny_checkpoint(tmp_path / "sg", TINY_STARGAN), device="cpu")
+    photo, (eyes,) = world_photo([(400, 300)])
+    reference, _ = world_photo([(300, 250)], seed=9)
+    Image.fromarray(reference).save(tmp_path / "ref.png")
+    crop = tryon.reference_crop(tmp_path / "ref.png")
+    assert crop.shape == (1, 3, 32, 32)
+    result = tryon.apply(photo, faces=[_face(eyes)], domain="round", reference=str(tmp_path / "ref.png"))
+    assert len(result.images) == 1 and result.translated == 1
+    Image.fromarray(np.full((64, 64, 3), 80, np.uint8)).save(tmp_path / "blank.png")
+    from gancraft.core.errors import DataError
+
+    with pytest.raises(DataError, match="shows no face"):
+        tryon.reference_crop(tmp_path / "blank.png")
