@@ -90,6 +90,8 @@ def main(argv: list[str]) -> dict:
         "command": "python benchmarks/tryon_groundtruth.py " + " ".join(argv),
         "machine": f"{platform.machine()} {platform.processor() or ''} 2-core shared VM, no GPU, torch {torch.__version__}".strip(),
         "checkpoint": str(args["checkpoint"]),
+        "checkpoint_recipe": {"model": str(translator.config.model.get("name")), "data_size": translator.size,
+                              "max_steps": (translator.config.get("trainer") or {}).get("max_steps")},
         "pictures": n_scenes,
         "picture_size": [1024, 768],
         "faces": truth_faces,
