@@ -37,6 +37,9 @@ COMMANDS: dict[tuple[str, str | None], str] = {
     ("train", None): "gancraft.commands:train_command",
     ("translate", None): "gancraft.commands:translate_command",
     ("evaluate", None): "gancraft.commands:evaluate_command",
+    ("tryon", None): "gancraft.inference.tryon:tryon_command",
+    ("export", None): "gancraft.inference.export:export_command",
+    ("data", "curate"): "gancraft.faces.curate:curate_command",
     ("data", "synth"): "gancraft.world.synth:synth_command",
     ("data", "prepare"): "gancraft.data.prepared:prepare_command",
     ("oracle", "train"): "gancraft.world.oracle:train_command",
@@ -52,6 +55,9 @@ commands:
   train recipe=NAME|PATH [key=value ...]                    train a recipe
   translate checkpoint=DIR input=FILE|DIR output=DIR ...    translate images
   evaluate checkpoint=DIR protocol=NAME                     FID/KID/LPIPS/world metrics
+  tryon checkpoint=DIR input=FILE|DIR output=DIR ...        glasses on photos at full resolution
+  export checkpoint=DIR format=onnx output=FILE.onnx        ONNX export (onnxruntime)
+  data curate input=DIR output=DIR [size=256]               photos -> aligned face crops + reasons
   data synth out=DIR n=N size=S                             render the glasses world to disk
   data prepare input=DIR size=S [output=FILE]               pre-resized uint8 image cache
   oracle train                                              retrain the glasses-world oracle

@@ -1,6 +1,7 @@
-"""Inference: the Translator, and interop with reference checkpoints."""
+"""Inference: the Translator, try-on on photos, ONNX export, and interop with reference checkpoints."""
 
 from gancraft.inference.interop import load_reference_cyclegan
 from gancraft.inference.translator import Translator
+from gancraft.inference.tryon import TryOn
 
-__all__ = ["Translator", "load_reference_cyclegan"]
+__all__ = ["Translator", "TryOn", "load_reference_cyclegan"]
