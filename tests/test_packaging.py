@@ -84,4 +84,4 @@ def test_hype_serve_without_the_extra_says_what_to_install(monkeypatch: pytest.M
 
     monkeypatch.setitem(sys.modules, "uvicorn", None)  # as if it were not installed
     with pytest.raises(MissingDependencyError, match=r"uvicorn is not installed .*pip install 'gancraft\[hype\]'"):
-        serve_command({"study": str(tmp_path)}, [])
+        serve_command(study=tmp_path)

@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image
 
 from gancraft.core.errors import DataError
+from gancraft.core.values import PositiveInt
 from gancraft.data.image_io import list_images, load_image
 from gancraft.faces.align import CropGeometry, aligned_crop, world_eyes
 from gancraft.faces.detect import Face, FaceDetector, import_cv2
@@ -107,16 +108,12 @@ def curate(inputs: str | Path, output: str | Path, size: int = 256, min_face: fl
     return CurationResult(kept, rejected, len(files), unreadable)
 
 
-def curate_command(args: dict[str, str], words: list[str]) -> int:
+def curate_command(input: Path, output: Path, size: PositiveInt = 256, min_face: float = 0.15) -> int:
     """``gancraft data curate input=DIR output=DIR [size=256] [min_face=0.15]``."""
-    from gancraft.commands import _require
-
-    _require(args, "input", "output")
-    size = int(args.get("size", 256))
-    result = curate(args["input"], args["output"], size, float(args.get("min_face", 0.15)))
+    result = curate(input, output, size, min_face)
     why = ", ".join(f"{result.rejected[r]} {r}" for r in RULES if result.rejected[r]) or "none"
     (lx, ly), (rx, ry) = (np.asarray(geometry(size).eyes) / size).round(4).tolist()
     print(f"{result.photos} photo(s): kept {result.kept}, rules broken: {why}, {result.unreadable} unreadable; "
-          f"crops and curation.csv in {args['output']}")
+          f"crops and curation.csv in {output}")
     print(f"crops put the eyes at eyes={lx},{ly},{rx},{ry} (pass it to gancraft tryon for a model trained on them)")
     return 0

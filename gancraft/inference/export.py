@@ -14,13 +14,14 @@ from __future__ import annotations
 import logging
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from omegaconf import OmegaConf
 from torch import nn
 
 from gancraft.core.errors import CheckpointError, ConfigError
+from gancraft.core.values import PositiveInt
 
 log = logging.getLogger(__name__)
 
@@ -164,13 +165,8 @@ class _Missing(nn.Module):
         raise CheckpointError(f"this export has no {self.attribute} network: {str(self.file)!r} is missing")
 
 
-def export_command(args: dict[str, str], words: list[str]) -> int:
+def export_command(checkpoint: Path, output: Path, format: Literal["onnx"] = "onnx", opset: PositiveInt = 17) -> int:
     """``gancraft export checkpoint=DIR format=onnx output=FILE.onnx``."""
-    from gancraft.commands import _require
-
-    _require(args, "checkpoint", "output")
-    if args.get("format", "onnx") != "onnx":
-        raise ConfigError(f"format={args['format']!r} is not supported; use format=onnx")
-    written = export_onnx(args["checkpoint"], args["output"], opset=int(args.get("opset", 17)))
+    written = export_onnx(checkpoint, output, opset=opset)
     print(f"wrote {', '.join(str(p) for p in written)}")
     return 0

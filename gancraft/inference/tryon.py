@@ -13,13 +13,14 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
 from PIL import Image
 
 from gancraft.core.errors import DataError
+from gancraft.core.values import PositiveInt
 from gancraft.data.image_io import IMAGE_SUFFIXES, list_images, load_image
 from gancraft.data.transforms import to_tensor, to_uint8
 from gancraft.faces.align import CropGeometry, aligned_crop, crop_geometry, invert, roi, shift_origin
@@ -226,16 +227,26 @@ class TryOn:
         return summary
 
 
-def tryon_command(args: dict[str, str], words: list[str]) -> int:
+def tryon_command(
+    checkpoint: Path,
+    input: Path,
+    output: Path,
+    direction: Literal["a2b", "b2a"] | None = None,
+    domain: str | None = None,
+    num: PositiveInt | None = None,
+    seed: int | None = None,
+    reference: Path | None = None,
+    psi: float | None = None,
+    device: str = "auto",
+    eyes: str | None = None,
+    min_eye_distance: float = 8.0,
+    feather: float = 1.0,
+) -> int:
     """``gancraft tryon checkpoint=DIR|FILE.onnx input=FILE|DIR output=DIR [direction=a2b | domain=round num=3 | reference=FILE]``."""
     import gancraft.components  # noqa: F401  (fills the registries)
-    from gancraft.commands import _parse_value, _require
 
-    _require(args, "checkpoint", "input", "output")
-    own = {"checkpoint", "input", "output", "device", "eyes", "min_eye_distance", "feather"}
-    tryon = TryOn.load(args["checkpoint"], device=args.get("device", "auto"), eyes=args.get("eyes"),
-                       min_eye_distance=float(args.get("min_eye_distance", 8.0)), feather=float(args.get("feather", 1.0)))
-    condition = {k: _parse_value(v) for k, v in args.items() if k not in own and not k.startswith("_")}
-    summary = tryon.run(args["input"], args["output"], **condition)
+    tryon = TryOn.load(checkpoint, device=device, eyes=eyes, min_eye_distance=min_eye_distance, feather=feather)
+    given = {"direction": direction, "domain": domain, "num": num, "seed": seed, "reference": reference, "psi": psi}
+    summary = tryon.run(input, output, **{k: v for k, v in given.items() if v is not None})
     print(summary.line())
     return 0
