@@ -131,7 +131,7 @@ class OnnxTranslator:
         import_onnxruntime()
         import onnx
 
-        import gancraft.components  # noqa: F401  (fills the registries)
+        import gancraft.models  # noqa: F401  (fills MODELS; inference stays below the CLI's components)
         from gancraft.core.registry import MODELS
 
         path = Path(path).expanduser()

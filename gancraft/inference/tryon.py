@@ -243,8 +243,6 @@ def tryon_command(
     feather: float = 1.0,
 ) -> int:
     """``gancraft tryon checkpoint=DIR|FILE.onnx input=FILE|DIR output=DIR [direction=a2b | domain=round num=3 | reference=FILE]``."""
-    import gancraft.components  # noqa: F401  (fills the registries)
-
     tryon = TryOn.load(checkpoint, device=device, eyes=eyes, min_eye_distance=min_eye_distance, feather=feather)
     given = {"direction": direction, "domain": domain, "num": num, "seed": seed, "reference": reference, "psi": psi}
     summary = tryon.run(input, output, **{k: v for k, v in given.items() if v is not None})
