@@ -7,7 +7,7 @@ into its arguments (``size=128`` -> ``size: int``), so the checks live in the si
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from gancraft.core.errors import ConfigError
 from gancraft.core.registry import REGISTRIES
@@ -57,36 +57,30 @@ def translate_command(
     checkpoint: Path,
     input: Path,
     output: Path,
-    direction: Literal["a2b", "b2a"] | None = None,
-    domain: str | None = None,
-    num: PositiveInt | None = None,
-    seed: int | None = None,
-    reference: Path | None = None,
-    psi: float | None = None,
     size: ImageSide | None = None,
     batch_size: PositiveInt = 8,
     device: str = "auto",
+    **condition: Any,
 ) -> int:
     """``gancraft translate checkpoint=DIR|FILE.pth input=FILE|DIR output=DIR [direction=a2b | domain=D num=N seed=S reference=IMG]``.
 
     CycleGAN takes ``direction``; StarGAN v2 takes ``domain`` with ``num`` latent styles drawn
-    from ``seed`` or one ``reference`` image. ``size``: the side images are resized to
-    (default: the training size).
+    from ``seed`` (``psi``: truncation) or one ``reference`` image. ``size``: the side images
+    are resized to (default: the training size).
     """
     import gancraft.components  # noqa: F401
-    from gancraft.inference.translator import Translator
+    from gancraft.inference.translator import Translator, condition_from_words
 
+    given = condition_from_words(condition, "gancraft translate")
     _existing(checkpoint, "checkpoint")
     _existing(input, "input")
     _output_folder(output)
-    if reference is not None:
-        _existing(reference, "reference")
+    if "reference" in given:
+        _existing(given["reference"], "reference")
     translator = Translator.load(checkpoint, device=device)
     if size is not None:
         translator.size = size
-    given = {"direction": direction, "domain": domain, "num": num, "seed": seed, "reference": reference, "psi": psi}
-    condition: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
-    written = translator.translate_files(input, output, batch_size=batch_size, **condition)
+    written = translator.translate_files(input, output, batch_size=batch_size, **given)
     print(f"wrote {len(written)} image(s) to {output}")
     return 0
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Literal
 
 import torch
 from omegaconf import DictConfig, OmegaConf
@@ -18,6 +19,7 @@ from gancraft.core.device import resolve_device
 from gancraft.core import checkpoint as ckpt
 from gancraft.core.errors import ConfigError, DataError
 from gancraft.core.registry import MODELS
+from gancraft.core.values import PositiveInt, bind
 
 
 class _SingleNetwork(nn.Module):
@@ -99,6 +101,24 @@ class Translator:
                         written.append(output / f"{path.stem}_{k}.png")
                         to_pil(variant).save(written[-1])
         return written
+
+
+def _condition(
+    direction: Literal["a2b", "b2a"] | None = None,
+    domain: str | None = None,
+    num: PositiveInt | None = None,
+    seed: int | None = None,
+    reference: Path | None = None,
+    psi: float | None = None,
+) -> None:
+    """The typed schema of :func:`condition_from_words` (the body is never run)."""
+
+
+def condition_from_words(words: Mapping[str, Any], what: str) -> dict[str, Any]:
+    """The ``translate`` keywords a command line gives (``direction=a2b``, or ``domain=round num=5
+    seed=0``, or ``reference=IMG``), typed; one line for an unknown key or a wrong value."""
+    given = bind(_condition, words, f"{what} (as the model's condition)", from_text=True)
+    return {k: v for k, v in given.items() if v is not None}
 
 
 def _training_size(config: DictConfig) -> int:

@@ -13,14 +13,13 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
 from PIL import Image
 
 from gancraft.core.errors import DataError
-from gancraft.core.values import PositiveInt
 from gancraft.data.image_io import IMAGE_SUFFIXES, list_images, load_image
 from gancraft.data.transforms import to_tensor, to_uint8
 from gancraft.faces.align import CropGeometry, aligned_crop, crop_geometry, invert, roi, shift_origin
@@ -231,20 +230,17 @@ def tryon_command(
     checkpoint: Path,
     input: Path,
     output: Path,
-    direction: Literal["a2b", "b2a"] | None = None,
-    domain: str | None = None,
-    num: PositiveInt | None = None,
-    seed: int | None = None,
-    reference: Path | None = None,
-    psi: float | None = None,
     device: str = "auto",
     eyes: str | None = None,
     min_eye_distance: float = 8.0,
     feather: float = 1.0,
+    **condition: Any,
 ) -> int:
     """``gancraft tryon checkpoint=DIR|FILE.onnx input=FILE|DIR output=DIR [direction=a2b | domain=round num=3 | reference=FILE]``."""
+    from gancraft.inference.translator import condition_from_words
+
+    given = condition_from_words(condition, "gancraft tryon")
     tryon = TryOn.load(checkpoint, device=device, eyes=eyes, min_eye_distance=min_eye_distance, feather=feather)
-    given = {"direction": direction, "domain": domain, "num": num, "seed": seed, "reference": reference, "psi": psi}
-    summary = tryon.run(input, output, **{k: v for k, v in given.items() if v is not None})
+    summary = tryon.run(input, output, **given)
     print(summary.line())
     return 0
