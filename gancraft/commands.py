@@ -45,7 +45,7 @@ def train_command(args: dict[str, str], words: list[str]) -> int:
 
 
 #: translate arguments that are not part of the model's condition
-_TRANSLATE_KEYS = {"checkpoint", "input", "output", "batch_size", "device", "size"}
+_TRANSLATE_KEYS = {"checkpoint", "input", "output", "batch_size", "device", "size", "skip_bad"}
 
 
 def _parse_value(text: str) -> object:
@@ -68,8 +68,10 @@ def translate_command(args: dict[str, str], words: list[str]) -> int:
     if args.get("size"):
         translator.size = int(args["size"])
     condition = {k: _parse_value(v) for k, v in args.items() if k not in _TRANSLATE_KEYS and not k.startswith("_")}
-    written = translator.translate_files(args["input"], args["output"], batch_size=int(args.get("batch_size", 8)), **condition)
-    print(f"wrote {len(written)} image(s) to {Path(args['output'])}")
+    skip_bad = args.get("skip_bad", "false").lower() in ("1", "true", "yes")
+    written = translator.translate_files(args["input"], args["output"], batch_size=int(args.get("batch_size", 8)), skip_bad=skip_bad, **condition)
+    skipped = f"; skipped {len(translator.skipped)} unreadable input(s), listed above" if translator.skipped else ""
+    print(f"wrote {len(written)} image(s) to {Path(args['output'])}{skipped}")
     return 0
 
 
