@@ -21,7 +21,9 @@ def list_images(directory: str | Path) -> list[Path]:
     directory = Path(directory).expanduser()
     if not directory.is_dir():
         raise DataError(f"image folder {str(directory)!r} does not exist")
-    files = sorted(p for p in directory.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    # Not only regular files: a broken link or a symlink loop named like an image is listed,
+    # so that reading it fails with its name instead of the file vanishing without a word.
+    files = sorted(p for p in directory.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and not p.is_dir())
     if not files:
         raise DataError(f"image folder {str(directory)!r} holds no images ({', '.join(IMAGE_SUFFIXES)})")
     return files

@@ -23,7 +23,9 @@ from torchvision.utils import save_image
 from tqdm import tqdm
 
 from gancraft import __version__
+from gancraft.data.folders import report_dropped
 from gancraft.data.sampling import EpochSampler
+from gancraft.data.workers import next_batch, worker_init
 from gancraft.core import checkpoint as ckpt
 from gancraft.core.distributed import DistributedContext, barrier, reduce_mean
 from gancraft.engine.logger import MetricLogger
@@ -76,10 +78,6 @@ def resolve_device(name: str, ctx: DistributedContext) -> torch.device:
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError(f"trainer.device={name} but no CUDA device is available; use trainer.device=cpu")
     return torch.device(name)
-
-
-def _worker_init(_: int) -> None:
-    torch.set_num_threads(1)  # workers decode and augment; the main process owns the cores for compute
 
 
 class GracefulStop:
@@ -196,7 +194,7 @@ class Trainer:
             pin_memory=self.device.type == "cuda",
             persistent_workers=workers > 0,
             prefetch_factor=self.config.prefetch_factor if workers > 0 else None,
-            worker_init_fn=_worker_init if workers > 0 else None,
+            worker_init_fn=worker_init if workers > 0 else None,  # workers ignore SIGTERM/SIGINT
             drop_last=True,
         )
 
@@ -222,9 +220,9 @@ class Trainer:
         if not rows:
             return None
         path = self.run_dir / "samples" / f"step_{self.step:08d}.png"
-        path.parent.mkdir(parents=True, exist_ok=True)
         grid = torch.cat([r.float().cpu() for r in rows])
-        save_image(grid, path, nrow=rows[0].shape[0], normalize=True, value_range=(-1, 1), padding=2)
+        with ckpt.atomic_file(path) as tmp:  # a kill mid-write leaves no half PNG
+            save_image(grid, tmp, nrow=rows[0].shape[0], normalize=True, value_range=(-1, 1), padding=2)
         return path
 
     # --- the loop -------------------------------------------------------------------
@@ -252,7 +250,7 @@ class Trainer:
         try:
             with GracefulStop() as stop:
                 while self.step < self.total_steps:
-                    batch = self._to_device(next(batches))
+                    batch = self._to_device(next_batch(batches))  # a worker's DataError as one line
                     logs = self.model.train_step(batch, self.step)
                     lrs = {f"lr_{n}": o.param_groups[0]["lr"] for n, o in self.model.optimizers.items()}  # used by this step
                     self.model.step_schedulers()
@@ -279,6 +277,7 @@ class Trainer:
         finally:
             bar.close()
             logger.close()
+            report_dropped(self.dataset)
         if last_path is None and self.ctx.is_main:  # nothing left to train: the run was complete
             last_path = self.checkpoints.latest()
         return last_path
