@@ -144,6 +144,13 @@ def atomic_file(path: str | Path) -> Iterator[Path]:
         raise
 
 
+def remove_temporaries(folder: str | Path) -> None:
+    """Delete the temporary files :func:`atomic_file` left in ``folder`` when a process was killed."""
+    for left in Path(folder).glob(".*.tmp*") if Path(folder).is_dir() else ():
+        if left.is_file():
+            left.unlink(missing_ok=True)
+
+
 def write_text_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file and a rename."""
     with atomic_file(path) as tmp:
@@ -268,7 +275,7 @@ class CheckpointManager:
 
     def save(self, step: int, **kwargs: Any) -> Path:
         """Write step ``step``, point ``latest`` at it, prune; a failed write keeps the previous one."""
-        self._remove_leftovers()
+        self.remove_leftovers()
         previous = self.latest()
         try:
             path = save_checkpoint(self.path_for(step), **kwargs)
@@ -282,7 +289,7 @@ class CheckpointManager:
                 _discard(old)
         return path
 
-    def _remove_leftovers(self) -> None:
+    def remove_leftovers(self) -> None:
         """Temporary and half-deleted directories of a write or prune that was killed."""
         if self.root.is_dir():
             for left in [*self.root.glob(".step_*.tmp*"), *self.root.glob(f"{_TRASH}*"), *self.root.glob(f".{LATEST}.*")]:

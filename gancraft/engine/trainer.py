@@ -229,6 +229,9 @@ class Trainer:
     def fit(self, resume: str | None = None) -> Path | None:
         """Train to ``total_steps``; returns the last checkpoint directory (rank 0)."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        if self.ctx.is_main:  # what a killed checkpoint or sample write left behind
+            self.checkpoints.remove_leftovers()
+            ckpt.remove_temporaries(self.run_dir / "samples")
         self._pending_rng = None
         self.resume(resume)
         cfg = self.config
