@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import logging
-import os
 import secrets
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -160,16 +159,46 @@ def _copy_image(src: Path, dst: Path, size: int) -> None:
     im.save(dst, format="PNG")
 
 
-def fake_pool(cfg: StudyConfig, work_dir: Path) -> tuple[list[Path], Path]:
-    """The fake images: a folder of images, or a checkpoint whose outputs are rendered first."""
-    files = list_images(cfg.fake) if cfg.fake.is_dir() else []
-    if files:
-        return files, cfg.fake
-    from gancraft.evaluation.hype import checkpoint  # only when needed: imports torch
+def _is_checkpoint(path: Path) -> bool:
+    """A gancraft checkpoint or run directory, or a reference ``.pth``: something to translate with."""
+    if path.is_file():
+        return path.suffix in (".pth", ".pt")
+    return (path / "model.safetensors").is_file() or (path / "latest").is_file() or any(path.glob("step_*/model.safetensors")) or any(
+        (path / "checkpoints").glob("step_*/model.safetensors")
+    )
 
+
+def _run_directory(path: Path) -> Path | None:
+    """The gancraft run directory ``path`` is or lies in (it has ``config.yaml`` and ``samples/`` or ``logs/``)."""
+    for folder in (path, *path.parents):
+        if (folder / "config.yaml").is_file() and ((folder / "samples").is_dir() or (folder / "logs").is_dir()):
+            return folder
+    return None
+
+
+def fake_pool(cfg: StudyConfig, work_dir: Path) -> tuple[list[Path], Path]:
+    """The fake images: a folder of images, or a checkpoint whose outputs are rendered first.
+
+    A run directory is never searched for images: its ``samples/`` are training grids
+    (several images side by side), not fakes. With a checkpoint in it, its model
+    translates ``input=``; without one it is an error.
+    """
     if not cfg.fake.exists():
         raise DataError(f"fake={cfg.fake} does not exist; pass a folder of images or a checkpoint directory")
+    if not _is_checkpoint(cfg.fake):
+        run = _run_directory(cfg.fake.resolve())
+        if run is not None:
+            raise DataError(
+                f"fake={cfg.fake} is (inside) the training run {run} and holds no checkpoint; its samples/ are training grids, "
+                "not fakes: pass a folder of translated images (gancraft translate ... output=DIR) or a run with checkpoints/"
+            )
+        files = list_images(cfg.fake) if cfg.fake.is_dir() else []
+        if files:
+            return files, cfg.fake
+    from gancraft.evaluation.hype import checkpoint  # only when needed: imports torch
+
     out = work_dir / "_translated"
+    log.info("fake=%s is a model: translating the images of input=%s with it into %s", cfg.fake, cfg.input or cfg.real, out)
     return checkpoint.translate_folder(cfg.fake, cfg.input or cfg.real, out, condition=cfg.condition), out
 
 
@@ -306,11 +335,7 @@ def create_study(cfg: StudyConfig) -> Created:
     finally:
         con.close()
     created = Created(study_dir, owner_token, tokens, cfg.base_url)
-    links = study_dir / "links.txt"
-    links.write_text(
-        f"owner {created.owner_link()}\n" + "".join(f"{k} {v}\n" for k, v in created.rater_links().items()),
-        encoding="utf-8",
-    )
-    os.chmod(links, 0o600)  # the tokens are the credentials
+    text = f"owner {created.owner_link()}\n" + "".join(f"{k} {v}\n" for k, v in created.rater_links().items())
+    db.write_private(study_dir / "links.txt", text)  # the tokens are the credentials
     log.info("study %s: %d raters, %d images copied to %s", cfg.name, cfg.raters, len(rows), study_dir)
     return created
