@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import logging
 import secrets
+import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -255,6 +256,23 @@ def create_study(cfg: StudyConfig) -> Created:
     study_dir = Path(cfg.study_dir or Path("hype_studies") / cfg.name)
     if db.db_path(study_dir).exists():
         raise ConfigError(f"{study_dir} already holds a study; choose another name or study= directory")
+    existed = study_dir.exists()
+    try:
+        return _create(cfg, study_dir)
+    except BaseException as err:
+        # Nothing half-made stays behind: the copied images and translations go with the study.
+        if not existed:
+            shutil.rmtree(study_dir, ignore_errors=True)
+        else:
+            for made in (db.IMAGES_DIR, "_translated", db.DB_NAME, f"{db.DB_NAME}-wal", f"{db.DB_NAME}-shm", "links.txt"):
+                target = study_dir / made
+                shutil.rmtree(target, ignore_errors=True) if target.is_dir() else target.unlink(missing_ok=True)
+        if isinstance(err, DataError):
+            raise DataError(f"{err}; no study was created") from None
+        raise
+
+
+def _create(cfg: StudyConfig, study_dir: Path) -> Created:
     reals = list_images(cfg.real)
     if not reals:
         raise DataError(f"no images found in real={cfg.real}; pass a folder of .png/.jpg files")
