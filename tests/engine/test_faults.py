@@ -196,3 +196,14 @@ def test_a_full_disk_stops_the_run_in_one_line_and_keeps_the_last_checkpoint(toy
     assert_every_checkpoint_loads(tmp_path)
     assert run(toy_root, tmp_path) == 0  # resume=auto once there is room again
     assert_same_final_state(tmp_path / "checkpoints" / f"step_{STEPS:08d}", reference)
+
+
+def test_a_metrics_line_cut_short_by_a_kill_is_skipped_and_ended(tmp_path) -> None:
+    from gancraft.engine.logger import MetricLogger, read_log
+
+    log = tmp_path / "metrics.jsonl"
+    log.write_text('{"step": 1, "loss": 0.5}\n{"step": 2, "lo')  # killed mid-write
+    logger = MetricLogger(log)
+    logger.accumulate({"loss": torch.tensor(0.25)})
+    logger.flush(2)
+    assert [r["step"] for r in read_log(log)] == [1, 2]
