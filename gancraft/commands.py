@@ -60,13 +60,15 @@ def translate_command(
     size: ImageSide | None = None,
     batch_size: PositiveInt = 8,
     device: str = "auto",
+    skip_bad: bool = False,
     **condition: Any,
 ) -> int:
     """``gancraft translate checkpoint=DIR|FILE.pth input=FILE|DIR output=DIR [direction=a2b | domain=D num=N seed=S reference=IMG]``.
 
     CycleGAN takes ``direction``; StarGAN v2 takes ``domain`` with ``num`` latent styles drawn
     from ``seed`` (``psi``: truncation) or one ``reference`` image. ``size``: the side images
-    are resized to (default: the training size).
+    are resized to (default: the training size). ``skip_bad=true`` leaves unreadable inputs out
+    and lists them; otherwise one stops the run before anything is written.
     """
     import gancraft.components  # noqa: F401
     from gancraft.inference.translator import Translator, condition_from_words
@@ -74,14 +76,14 @@ def translate_command(
     given = condition_from_words(condition, "gancraft translate")
     _existing(checkpoint, "checkpoint")
     _existing(input, "input")
-    _output_folder(output)
     if "reference" in given:
         _existing(given["reference"], "reference")
     translator = Translator.load(checkpoint, device=device)
     if size is not None:
         translator.size = size
-    written = translator.translate_files(input, output, batch_size=batch_size, **given)
-    print(f"wrote {len(written)} image(s) to {output}")
+    written = translator.translate_files(input, output, batch_size=batch_size, skip_bad=skip_bad, **given)
+    skipped = f"; skipped {len(translator.skipped)} unreadable input(s), listed above" if translator.skipped else ""
+    print(f"wrote {len(written)} image(s) to {output}{skipped}")
     return 0
 
 

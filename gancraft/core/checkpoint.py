@@ -12,22 +12,32 @@ A checkpoint is a directory::
 
 It is written into a temporary sibling directory and renamed into place, so a crash
 never leaves a half-written checkpoint; ``latest`` (a one-line file, replaced
-atomically) names the newest one. Loading never unpickles arbitrary objects.
+atomically) names the newest one. Old checkpoints are renamed out of sight before they
+are deleted, so a kill during pruning leaves no half-deleted ``step_*`` either, and the
+leftovers of an interrupted write or prune are removed by the next save. A failed write
+(a full disk) raises a :class:`CheckpointError` and leaves the previous checkpoint as
+it was. Loading never unpickles arbitrary objects: a ``training_state.pt`` that holds
+code is refused with one line.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
+import pickle
 import random
 import shutil
 import tempfile
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
@@ -39,6 +49,7 @@ CONFIG_FILE = "config.yaml"
 STATE_FILE = "training_state.pt"
 META_FILE = "meta.json"
 LATEST = "latest"
+_TRASH = ".trash-"  # prefix of a checkpoint being deleted (renamed first, so never half-deleted)
 
 
 def unwrap(module: nn.Module) -> nn.Module:
@@ -113,14 +124,46 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+@contextlib.contextmanager
+def atomic_file(path: str | Path) -> Iterator[Path]:
+    """Yield a hidden temporary path beside ``path``; on success it is renamed onto ``path``.
+
+    Whatever writes to the yielded path (``PIL.Image.save``, ``save_image``) either
+    completes or leaves ``path`` untouched: a crash or an error removes the temporary file.
+    The temporary name keeps ``path``'s suffix, so writers that pick a format by the
+    suffix still do.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}")
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def remove_temporaries(folder: str | Path) -> None:
+    """Delete the temporary files :func:`atomic_file` left in ``folder`` when a process was killed."""
+    for left in Path(folder).glob(".*.tmp*") if Path(folder).is_dir() else ():
+        if left.is_file():
+            left.unlink(missing_ok=True)
+
+
 def write_text_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.", delete=False) as tmp:
-        tmp.write(text)
-        tmp.flush()
-        os.fsync(tmp.fileno())
-    os.replace(tmp.name, path)
+    with atomic_file(path) as tmp:
+        tmp.write_text(text)
+
+
+def _write_error(directory: Path, err: OSError) -> CheckpointError:
+    reason = "the disk is full" if err.errno in (errno.ENOSPC, errno.EDQUOT) else (err.strerror or str(err))
+    return CheckpointError(f"cannot write checkpoint {str(directory)!r}: {reason}; nothing was written there")
 
 
 def save_checkpoint(
@@ -145,14 +188,28 @@ def save_checkpoint(
         for f in tmp.iterdir():
             with open(f, "rb") as fh:
                 os.fsync(fh.fileno())
-        if directory.exists():
-            shutil.rmtree(directory)
+        if directory.exists():  # the same step saved again (after a resume): move the old one aside first
+            _discard(directory)
         os.replace(tmp, directory)
         _fsync_dir(directory.parent)
+    except OSError as err:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise _write_error(directory, err) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return directory
+
+
+def _discard(directory: Path) -> None:
+    """Delete a checkpoint directory without ever leaving it half-deleted under its name."""
+    trash = directory.with_name(f"{_TRASH}{directory.name}.{os.getpid()}")
+    os.replace(directory, trash)
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+def _complete(path: Path) -> bool:
+    return all((path / name).is_file() for name in (MODEL_FILE, CONFIG_FILE, META_FILE))
 
 
 def find_checkpoint(path: str | Path) -> Path:
@@ -166,9 +223,9 @@ def find_checkpoint(path: str | Path) -> Path:
         latest = candidate / LATEST
         if latest.is_file():
             target = candidate / latest.read_text().strip()
-            if (target / MODEL_FILE).is_file():
+            if _complete(target):
                 return target
-        steps = sorted(p for p in candidate.glob("step_*") if (p / MODEL_FILE).is_file()) if candidate.is_dir() else []
+        steps = sorted(p for p in candidate.glob("step_*") if _complete(p)) if candidate.is_dir() else []
         if steps:
             return steps[-1]
     raise CheckpointError(f"no checkpoint in {str(path)!r}: expected {MODEL_FILE} there or in checkpoints/step_*/")
@@ -185,14 +242,29 @@ def load_weights(checkpoint: Path) -> dict[str, torch.Tensor]:
     file = Path(checkpoint) / MODEL_FILE
     if not file.is_file():
         raise CheckpointError(f"checkpoint {str(checkpoint)!r} has no {MODEL_FILE}")
-    return load_file(str(file))
+    try:
+        return load_file(str(file))
+    except (SafetensorError, OSError) as err:
+        raise CheckpointError(f"{str(file)!r} is damaged ({str(err).splitlines()[0]}); use another checkpoint") from None
 
 
 def load_training_state(checkpoint: Path) -> dict[str, Any]:
+    """The optimizer/RNG/step state, loaded with ``weights_only=True``.
+
+    A file that would run code when unpickled is refused, never loaded another way.
+    """
     file = Path(checkpoint) / STATE_FILE
     if not file.is_file():
         raise CheckpointError(f"checkpoint {str(checkpoint)!r} has no {STATE_FILE}; it cannot be resumed")
-    return torch.load(file, map_location="cpu", weights_only=True)
+    try:
+        return torch.load(file, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise CheckpointError(
+            f"refused to load {str(file)!r}: it holds code (objects other than tensors and plain containers), "
+            "which gancraft never runs; it was not written by gancraft"
+        ) from None
+    except (RuntimeError, EOFError, OSError) as err:  # truncated or not a torch file at all
+        raise CheckpointError(f"{str(file)!r} is damaged ({str(err).splitlines()[0]}); use another checkpoint") from None
 
 
 class CheckpointManager:
@@ -206,12 +278,26 @@ class CheckpointManager:
         return self.root / f"step_{step:08d}"
 
     def save(self, step: int, **kwargs: Any) -> Path:
-        path = save_checkpoint(self.path_for(step), **kwargs)
-        write_text_atomic(self.root / LATEST, path.name + "\n")
+        """Write step ``step``, point ``latest`` at it, prune; a failed write keeps the previous one."""
+        self.remove_leftovers()
+        previous = self.latest()
+        try:
+            path = save_checkpoint(self.path_for(step), **kwargs)
+            write_text_atomic(self.root / LATEST, path.name + "\n")
+        except (CheckpointError, OSError) as err:
+            failed = err if isinstance(err, CheckpointError) else _write_error(self.root / LATEST, err)
+            kept = f"the previous checkpoint {str(previous)!r} is intact" if previous else "there is no earlier checkpoint"
+            raise CheckpointError(f"{str(failed).split('; nothing was written')[0]}; {kept}") from None
         if self.keep > 0:
             for old in sorted(self.root.glob("step_*"))[: -self.keep]:
-                shutil.rmtree(old, ignore_errors=True)
+                _discard(old)
         return path
+
+    def remove_leftovers(self) -> None:
+        """Temporary and half-deleted directories of a write or prune that was killed."""
+        if self.root.is_dir():
+            for left in [*self.root.glob(".step_*.tmp*"), *self.root.glob(f"{_TRASH}*"), *self.root.glob(f".{LATEST}.*")]:
+                shutil.rmtree(left, ignore_errors=True) if left.is_dir() else left.unlink(missing_ok=True)
 
     def latest(self) -> Path | None:
         try:

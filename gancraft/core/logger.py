@@ -16,6 +16,7 @@ class MetricLogger:
     def __init__(self, path: Path, tensorboard_dir: Path | None = None) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        _end_partial_line(self.path)  # a run killed mid-write: start the resumed run's records on a new line
         self._sums: dict[str, torch.Tensor] = {}
         self._count = 0
         self._writer = None
@@ -55,9 +56,23 @@ class MetricLogger:
             self._writer.close()
 
 
+def _end_partial_line(path: Path) -> None:
+    if path.is_file() and path.stat().st_size:
+        with path.open("rb+") as fh:
+            fh.seek(-1, 2)
+            if fh.read(1) != b"\n":
+                fh.write(b"\n")
+
+
 def read_log(path: Path) -> list[dict[str, float]]:
-    """The records of a ``metrics.jsonl`` file (for plots and tests)."""
+    """The records of a ``metrics.jsonl`` file (for plots and tests); a line cut short by a kill is left out."""
     path = Path(path)
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    records = []
+    for line in path.read_text().splitlines():
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return records

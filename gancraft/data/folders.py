@@ -20,10 +20,16 @@ log = logging.getLogger(__name__)
 
 
 class ImageList:
-    """A list of image files read safely; with ``skip_bad`` a bad file is replaced by the next good one."""
+    """A list of image files read safely; with ``skip_bad`` a bad file is dropped and the next good one used.
+
+    A dropped file is recorded in a flag array in shared memory, so it is found bad once
+    for the whole run: every DataLoader worker (which holds a copy of the data set) and
+    every later epoch skip it without reading it again, and it is counted and logged once.
+    """
 
     def __init__(self, files: list[Path], skip_bad: bool = False) -> None:
-        self.files, self.skip_bad, self.skipped = files, skip_bad, 0
+        self.files, self.skip_bad = files, skip_bad
+        self.bad = torch.zeros(len(files), dtype=torch.uint8).share_memory_()
         self.prepared = find_prepared(files)  # a `gancraft data prepare` cache holding these files, if any
 
     def __len__(self) -> int:
@@ -31,7 +37,10 @@ class ImageList:
 
     def load(self, index: int):
         for attempt in range(len(self.files)):
-            path = self.files[(index + attempt) % len(self.files)]
+            i = (index + attempt) % len(self.files)
+            if self.bad[i]:
+                continue
+            path = self.files[i]
             cached = self.prepared.get(path) if self.prepared is not None else None
             if cached is not None:
                 return cached
@@ -40,9 +49,33 @@ class ImageList:
             except DataError as err:
                 if not self.skip_bad:
                     raise
-                self.skipped += 1
-                log.warning("skipped bad image (%d so far in this process): %s", self.skipped, err)
-        raise DataError(f"no readable image among {len(self.files)} files starting at {self.files[0]}")
+                self._drop(i, err)
+        raise DataError(f"no readable image among the {len(self.files)} files in {str(self.files[0].parent)!r}; every one was dropped as bad")
+
+    def _drop(self, i: int, err: DataError) -> None:
+        if self.bad[i]:  # another worker got there first
+            return
+        self.bad[i] = 1
+        log.warning("dropped a bad image (%d of %d dropped so far): %s", int(self.bad.sum()), len(self.files), err)
+
+    @property
+    def dropped(self) -> list[Path]:
+        """The files found bad so far (in any worker process)."""
+        return [self.files[i] for i in torch.nonzero(self.bad).flatten().tolist()]
+
+
+def dropped_files(dataset: object) -> list[Path]:
+    """Every file the data set's image lists dropped as bad (``data.skip_bad=true``)."""
+    lists = [v for v in getattr(dataset, "__dict__", {}).values() if isinstance(v, ImageList)]
+    return [path for images in lists for path in images.dropped]
+
+
+def report_dropped(dataset: object) -> list[Path]:
+    """Log how many files were dropped and which; returns them."""
+    dropped = dropped_files(dataset)
+    if dropped:
+        log.warning("data: dropped %d bad file(s) (data.skip_bad=true): %s", len(dropped), ", ".join(str(p) for p in dropped))
+    return dropped
 
 
 def make_transform(load_size: int, crop_size: int | None, flip: bool, train: bool) -> ImageTransform:

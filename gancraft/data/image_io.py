@@ -22,8 +22,10 @@ def list_images(directory: str | Path, recursive: bool = False) -> list[Path]:
     directory = Path(directory).expanduser()
     if not directory.is_dir():
         raise DataError(f"image folder {str(directory)!r} does not exist")
+    # Not only regular files: a broken link or a symlink loop named like an image is listed,
+    # so that reading it fails with its name instead of the file vanishing without a word.
     candidates = directory.rglob("*") if recursive else directory.iterdir()
-    files = sorted(p for p in candidates if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    files = sorted(p for p in candidates if p.suffix.lower() in IMAGE_SUFFIXES and not p.is_dir())
     if not files:
         raise DataError(f"image folder {str(directory)!r} holds no images ({', '.join(IMAGE_SUFFIXES)})")
     return files

@@ -59,7 +59,8 @@ def find_images(root: str | Path) -> list[Path]:
         raise DataError(f"folder {str(root)!r} does not exist")
     files = sorted(
         p for p in root.rglob("*")
-        if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)
+        # not only regular files: a broken link or symlink loop is reported by name, not skipped silently
+        if p.suffix.lower() in IMAGE_SUFFIXES and not p.is_dir() and not any(part.startswith(".") for part in p.relative_to(root).parts)
     )
     if not files:
         raise DataError(f"folder {str(root)!r} holds no images ({', '.join(IMAGE_SUFFIXES)})")

@@ -25,7 +25,9 @@ from torchvision.utils import save_image
 from tqdm import tqdm
 
 from gancraft import __version__
+from gancraft.data.folders import report_dropped
 from gancraft.data.sampling import EpochSampler
+from gancraft.data.workers import next_batch, worker_init
 from gancraft.core import checkpoint as ckpt
 from gancraft.core.callbacks import TrainingCallback
 from gancraft.core.distributed import DistributedContext, barrier, reduce_mean
@@ -77,10 +79,6 @@ def resolve_device(name: str, ctx: DistributedContext) -> torch.device:
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError(f"trainer.device={name} but no CUDA device is available; use trainer.device=cpu")
     return torch.device(name)
-
-
-def _worker_init(_: int) -> None:
-    torch.set_num_threads(1)  # workers decode and augment; the main process owns the cores for compute
 
 
 class GracefulStop:
@@ -189,7 +187,7 @@ class Trainer:
             pin_memory=self.device.type == "cuda",
             persistent_workers=workers > 0,
             prefetch_factor=self.config.prefetch_factor if workers > 0 else None,
-            worker_init_fn=_worker_init if workers > 0 else None,
+            worker_init_fn=worker_init if workers > 0 else None,  # workers ignore SIGTERM/SIGINT
             drop_last=True,
         )
 
@@ -215,15 +213,18 @@ class Trainer:
         if not rows:
             return None
         path = self.run_dir / "samples" / f"step_{self.step:08d}.png"
-        path.parent.mkdir(parents=True, exist_ok=True)
         grid = torch.cat([r.float().cpu() for r in rows])
-        save_image(grid, path, nrow=rows[0].shape[0], normalize=True, value_range=(-1, 1), padding=2)
+        with ckpt.atomic_file(path) as tmp:  # a kill mid-write leaves no half PNG
+            save_image(grid, tmp, nrow=rows[0].shape[0], normalize=True, value_range=(-1, 1), padding=2)
         return path
 
     # --- the loop -------------------------------------------------------------------
     def fit(self, resume: str | None = None) -> Path | None:
         """Train to ``total_steps``; returns the last checkpoint directory (rank 0)."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        if self.ctx.is_main:  # what a killed checkpoint or sample write left behind
+            self.checkpoints.remove_leftovers()
+            ckpt.remove_temporaries(self.run_dir / "samples")
         self._pending_rng = None
         self.resume(resume)
         cfg = self.config
@@ -245,7 +246,7 @@ class Trainer:
         try:
             with GracefulStop() as stop:
                 while self.step < self.total_steps:
-                    batch = self._to_device(next(batches))
+                    batch = self._to_device(next_batch(batches))  # a worker's DataError as one line
                     logs = self.model.train_step(batch, self.step)
                     lrs = self.model.step_schedulers()  # the LRs this step used
                     logger.accumulate(logs)
@@ -271,6 +272,7 @@ class Trainer:
         finally:
             bar.close()
             logger.close()
+            report_dropped(self.dataset)
         if last_path is None and self.ctx.is_main:  # nothing left to train: the run was complete
             last_path = self.checkpoints.latest()
         return last_path

@@ -43,8 +43,33 @@ def test_a_pickle_with_code_is_refused(tmp_path) -> None:
             return (print, ("pwned",))
 
     (path / ckpt.STATE_FILE).write_bytes(pickle.dumps(Evil()))
-    with pytest.raises(pickle.UnpicklingError):
+    with pytest.raises(CheckpointError, match="refused to load .*training_state.pt.*holds code") as err:
         ckpt.load_training_state(path)
+    assert "\n" not in str(err.value) and "weights_only=False" not in str(err.value)
+
+
+def test_a_planted_torch_pickle_is_refused_in_one_line(tmp_path) -> None:
+    import os
+
+    path = ckpt.save_checkpoint(tmp_path / "c", networks=nets(), config={}, training_state={})
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ("echo pwned",))
+
+    torch.save({"step": Evil()}, path / ckpt.STATE_FILE)  # the torch zip format, as a planted file would be
+    with pytest.raises(CheckpointError, match="holds code") as err:
+        ckpt.load_training_state(path)
+    assert len(str(err.value).splitlines()) == 1
+
+
+def test_damaged_files_are_one_line(tmp_path) -> None:
+    path = ckpt.save_checkpoint(tmp_path / "c", networks=nets(), config={}, training_state={"step": 1})
+    for name, load in ((ckpt.STATE_FILE, ckpt.load_training_state), (ckpt.MODEL_FILE, ckpt.load_weights)):
+        data = (path / name).read_bytes()
+        (path / name).write_bytes(data[: len(data) // 2])
+        with pytest.raises(CheckpointError, match=f"{name}.* is damaged"):
+            load(path)
 
 
 def test_rng_state_restores_every_generator() -> None:
@@ -72,9 +97,54 @@ def test_failed_write_leaves_no_partial_checkpoint(tmp_path, monkeypatch) -> Non
         raise OSError("disk full")
 
     monkeypatch.setattr(ckpt.torch, "save", broken)
-    with pytest.raises(OSError):
+    with pytest.raises(CheckpointError, match="cannot write checkpoint"):
         ckpt.save_checkpoint(tmp_path / "step_1", networks=nets(), config={}, training_state={"x": 1})
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("where", ["save_file", "torch.save", "latest"])
+def test_a_full_disk_keeps_the_previous_checkpoint_and_says_so(tmp_path, monkeypatch, where) -> None:
+    import errno
+
+    manager = ckpt.CheckpointManager(tmp_path / "checkpoints", keep=1)
+    manager.save(1, networks=nets(), config={}, training_state={"step": 1})
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    if where == "save_file":
+        monkeypatch.setattr(ckpt, "save_file", full)
+    elif where == "torch.save":
+        monkeypatch.setattr(ckpt.torch, "save", full)
+    else:
+        monkeypatch.setattr(ckpt.os, "replace", lambda src, dst: full() if str(dst).endswith(ckpt.LATEST) else os_replace(src, dst))
+    with pytest.raises(CheckpointError, match=r"disk is full; the previous checkpoint .*step_00000001.* is intact") as err:
+        manager.save(2, networks=nets(), config={}, training_state={"step": 2})
+    assert len(str(err.value).splitlines()) == 1
+    monkeypatch.undo()
+    assert manager.latest().name == "step_00000001"
+    assert ckpt.load_training_state(manager.latest())["step"] == 1
+    assert not [p for p in (tmp_path / "checkpoints").iterdir() if p.name.startswith(".")]
+
+
+os_replace = __import__("os").replace
+
+
+def test_pruning_and_interrupted_writes_leave_only_complete_checkpoints(tmp_path) -> None:
+    root = tmp_path / "checkpoints"
+    manager = ckpt.CheckpointManager(root, keep=1)
+    manager.save(1, networks=nets(), config={}, training_state={})
+    # what a kill -9 leaves: a temporary write, a half-deleted old checkpoint, a temporary pointer
+    (root / ".step_00000002.tmpabc").mkdir()
+    (root / ".trash-step_00000000.1").mkdir()
+    (root / ".latest.xyz.tmp").write_text("x")
+    half = root / "step_00000000"
+    half.mkdir()
+    (half / ckpt.CONFIG_FILE).write_text("{}")  # no weights: never chosen
+    (root / ckpt.LATEST).unlink()
+    assert manager.latest().name == "step_00000001"
+    manager.save(2, networks=nets(), config={}, training_state={})
+    assert sorted(p.name for p in root.iterdir()) == [ckpt.LATEST, "step_00000002"]
 
 
 def test_missing_and_mismatched_checkpoints(tmp_path) -> None:

@@ -86,7 +86,9 @@ def test_skip_bad_replaces_a_bad_file_and_counts_it(tmp_path) -> None:
         strict[0]
     lenient = UnpairedFolders(root=str(tmp_path), load_size=8, crop_size=8, skip_bad=True)
     item = lenient[0]  # bad.png sorts first; the next good file stands in
-    assert item["A"].shape == (3, 8, 8) and lenient.a.skipped == 1
+    assert item["A"].shape == (3, 8, 8) and lenient.a.dropped == [tmp_path / "trainA" / "bad.png"]
+    lenient[0]
+    assert lenient.a.dropped == [tmp_path / "trainA" / "bad.png"]  # found once, not counted again
 
 
 def test_unpaired_folders_needs_root_or_two_dirs() -> None:

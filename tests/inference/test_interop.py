@@ -130,3 +130,40 @@ def test_bad_files_are_checkpoint_errors(tmp_path) -> None:
     (tmp_path / "junk.pth").write_bytes(b"not a pickle")
     with pytest.raises(CheckpointError, match="weights-only"):
         load_reference_cyclegan(tmp_path / "junk.pth")
+
+
+def test_a_single_network_file_serves_only_its_direction(tmp_path) -> None:
+    from gancraft.cli import main
+    from gancraft.core.errors import ConfigError
+
+    ref = randomise(RefGenerator(ngf=4, n_blocks=2))
+    torch.save(ref.state_dict(), tmp_path / "latest_net_G_A.pth")
+    translator = Translator.load(tmp_path / "latest_net_G_A.pth", device="cpu")
+    x = torch.rand(1, 3, 32, 32) * 2 - 1
+    assert torch.equal(translator.translate(x, direction="a2b"), translator.translate(x))
+    with pytest.raises(ConfigError, match=r"latest_net_G_A.pth.* translates a2b only; for direction=b2a give latest_net_G_B.pth"):
+        translator.translate(x, direction="b2a")
+    torch.save(ref.state_dict(), tmp_path / "latest_net_G_B.pth")
+    with pytest.raises(ConfigError, match="translates b2a only"):
+        Translator.load(tmp_path / "latest_net_G_B.pth", device="cpu").translate(x, direction="a2b")
+    images = tmp_path / "in"
+    images.mkdir()
+    from PIL import Image
+
+    Image.new("RGB", (32, 32), (10, 200, 30)).save(images / "face.png")
+    args = ["translate", f"checkpoint={tmp_path / 'latest_net_G_A.pth'}", f"input={images}", f"output={tmp_path / 'out'}", "size=32"]
+    assert main([*args, "direction=b2a"]) == 2
+    assert not (tmp_path / "out").exists()  # refused before anything was written
+    assert main([*args, "direction=a2b"]) == 0 and (tmp_path / "out" / "face.png").is_file()
+
+
+def test_a_discriminator_file_given_to_translate_is_one_line(tmp_path, capsys) -> None:
+    from gancraft.cli import main
+
+    torch.save(randomise(RefDiscriminator(ndf=4, n_layers=3)).state_dict(), tmp_path / "latest_net_D_A.pth")
+    with pytest.raises(CheckpointError, match="is a discriminator .*needs a generator file"):
+        Translator.load(tmp_path / "latest_net_D_A.pth", device="cpu")
+    (tmp_path / "in").mkdir()
+    assert main(["translate", f"checkpoint={tmp_path / 'latest_net_D_A.pth'}", f"input={tmp_path / 'in'}", f"output={tmp_path / 'out'}"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "discriminator" in err and "Traceback" not in err

@@ -51,3 +51,59 @@ def test_user_errors(checkpoint, tmp_path) -> None:
         translator.translate_files(tmp_path / "a.txt", tmp_path / "out")
     with pytest.raises(CheckpointError):
         Translator.load(tmp_path / "nothing-here")
+
+
+def _write(folder, name, mode="RGB", colour=(200, 40, 90)):
+    folder.mkdir(parents=True, exist_ok=True)
+    image = Image.new(mode, (32, 32), colour if mode != "CMYK" else (10, 200, 30, 0))
+    image.save(folder / name)
+    return folder / name
+
+
+def test_output_inside_input_or_a_file_is_refused(checkpoint, toy_root, tmp_path) -> None:
+    from gancraft.core.errors import ConfigError
+
+    images = tmp_path / "in"
+    _write(images, "a.png")
+    before = (images / "a.png").read_bytes()
+    translator = Translator.load(checkpoint, device="cpu")
+    for output in (images, images / "sub", images / ".." / "in"):
+        with pytest.raises(ConfigError, match="inside input"):
+            translator.translate_files(images, output)
+    (tmp_path / "file.png").write_bytes(b"x")
+    with pytest.raises(ConfigError, match="is a file"):
+        translator.translate_files(images, tmp_path / "file.png")
+    assert sorted(p.name for p in images.iterdir()) == ["a.png"] and (images / "a.png").read_bytes() == before
+
+
+def test_inputs_sharing_a_stem_write_separate_outputs(checkpoint, tmp_path) -> None:
+    images = tmp_path / "in"
+    _write(images, "cmyk.jpg", "CMYK")
+    _write(images, "cmyk.png")
+    _write(images, "solo.png")
+    written = Translator.load(checkpoint, device="cpu").translate_files(images, tmp_path / "out", direction="a2b")
+    assert sorted(p.name for p in written) == ["cmyk_jpg.png", "cmyk_png.png", "solo.png"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["cmyk_jpg.png", "cmyk_png.png", "solo.png"]
+
+
+def test_a_bad_input_stops_before_anything_is_written_or_is_skipped_and_listed(checkpoint, tmp_path, caplog, capsys) -> None:
+    images = tmp_path / "in"
+    for i in range(5):
+        _write(images, f"{i}.png")
+    (images / "3.png").write_bytes(b"this is not a png")
+    out = tmp_path / "out"
+    with pytest.raises(DataError, match=r"3.png.*nothing was written"):
+        Translator.load(checkpoint, device="cpu").translate_files(images, out, batch_size=2)
+    assert not out.exists()
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    with pytest.raises(DataError):
+        Translator.load(checkpoint, device="cpu").translate_files(images, out, batch_size=2)
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]  # no staging folder left behind
+    translator = Translator.load(checkpoint, device="cpu")
+    written = translator.translate_files(images, out, batch_size=2, skip_bad=True)
+    assert sorted(p.name for p in written) == ["0.png", "1.png", "2.png", "4.png"]
+    assert [p.name for p, _ in translator.skipped] == ["3.png"]
+    assert "skipped 1 unreadable input(s)" in caplog.text and "3.png" in caplog.text
+    assert main(["translate", f"checkpoint={checkpoint}", f"input={images}", f"output={tmp_path / 'o2'}", "skip_bad=true"]) == 0
+    assert "wrote 4 image(s)" in capsys.readouterr().out

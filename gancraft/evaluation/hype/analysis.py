@@ -31,6 +31,7 @@ from gancraft.evaluation.hype.staircase import rater_threshold
 from gancraft.evaluation.hype.study import RUBRIC_CRITERIA, RUBRIC_LABELS
 
 N_BOOT = 10_000
+MIN_RATERS_FOR_CI = 2  # a bootstrap over raters needs raters to resample
 
 
 def bootstrap_ratio(
@@ -240,6 +241,13 @@ def analyse(con: sqlite3.Connection, *, n_boot: int = N_BOOT, seed: int = 0) -> 
         score["ci_time_ms"] = bootstrap_mean(th, n_boot=n_boot, seed=seed)
     if cfg["task"] == "rubric":
         score.update(_rubric(answers, inc_names, n_boot, seed))
+    if len(included) < MIN_RATERS_FOR_CI:
+        # Resampling one rater gives that rater back every time: the "interval" is a point,
+        # and shown bare ([50 %, 50 %]) it would read as certainty.
+        score["ci_warning"] = (
+            f"only {len(included)} rater(s) included: the intervals over raters need at least {MIN_RATERS_FOR_CI}, "
+            "so none is shown; the scores are one person's answers"
+        )
     excluded = [r["rater"] for r in raters if not r["included"]]
     return {
         "study": cfg["name"],
@@ -269,7 +277,9 @@ def _pct(x: float | None) -> str:
     return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.1f} %"
 
 
-def _ci(ci: Sequence[float], fmt=_pct) -> str:
+def _ci(ci: Sequence[float], fmt=_pct, warning: str | None = None) -> str:
+    if warning:
+        return f"n/a (fewer than {MIN_RATERS_FOR_CI} raters)"
     return f"[{fmt(ci[0])}, {fmt(ci[1])}]"
 
 
@@ -287,18 +297,21 @@ def to_markdown(rep: dict[str, Any]) -> str:
     )
     if rep["excluded"]:
         lines.append(f"Left out (qualification failed or pending, or no answers): {', '.join(rep['excluded'])}.")
+    warn = s.get("ci_warning")
+    if warn:
+        lines += ["", f"**Warning:** {warn}."]
     lines.append("")
     if rep["task"] in ("infinity", "time"):
         lines += [
             "| score | value | 95 % CI |",
             "|---|---|---|",
-            f"| HYPE-infinity (error over all answers) | {_pct(s['hype_infinity'])} | {_ci(s['ci'])} |",
-            f"| error on fakes (fake judged real) | {_pct(s['error_fake'])} | {_ci(s['ci_fake'])} |",
-            f"| error on reals (real judged fake) | {_pct(s['error_real'])} | {_ci(s['ci_real'])} |",
+            f"| HYPE-infinity (error over all answers) | {_pct(s['hype_infinity'])} | {_ci(s['ci'], warning=warn)} |",
+            f"| error on fakes (fake judged real) | {_pct(s['error_fake'])} | {_ci(s['ci_fake'], warning=warn)} |",
+            f"| error on reals (real judged fake) | {_pct(s['error_real'])} | {_ci(s['ci_real'], warning=warn)} |",
         ]
         if rep["task"] == "time":
             ms = lambda v: _num(v, 0) + " ms"  # noqa: E731
-            lines.append(f"| HYPE-time (mean threshold) | {ms(s['hype_time_ms'])} | {_ci(s['ci_time_ms'], ms)} |")
+            lines.append(f"| HYPE-time (mean threshold) | {ms(s['hype_time_ms'])} | {_ci(s['ci_time_ms'], ms, warn)} |")
         lines += ["", f"{s['n_answers']} answers. 50 % error means raters could not tell real from fake.", ""]
         if len(s.get("by_group", [])) > 1:
             lines += ["## By group", "", "| group | answers | error | error on fakes | error on reals |", "|---|---|---|---|---|"]
@@ -309,7 +322,7 @@ def to_markdown(rep: dict[str, Any]) -> str:
             lines.append("")
     if rep["task"] == "rubric":
         c = s["criteria"]
-        lines += [f"Mean rubric total: **{_num(s['rubric_total'])} / 4** {_ci(s['ci'], _num)}", ""]
+        lines += [f"Mean rubric total: **{_num(s['rubric_total'])} / 4** {_ci(s['ci'], _num, warn)}", ""]
         lines += ["| criterion | mean (0-1) |", "|---|---|"]
         lines += [f"| {RUBRIC_LABELS[k]} | {_num(c[k])} |" for k in RUBRIC_CRITERIA]
         heads = " | ".join(RUBRIC_LABELS[k] for k in RUBRIC_CRITERIA)

@@ -10,6 +10,7 @@ that a rater was told was saved.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -77,6 +78,10 @@ def connect(study_dir: str | Path, *, create: bool = False) -> sqlite3.Connectio
     path = db_path(study_dir)
     if not create and not path.is_file():
         raise ConfigError(f"{study_dir} is not a HYPE study (no {DB_NAME}); create one with `gancraft hype create`")
+    if create and not path.exists():
+        # It holds the rater and owner tokens and the real/fake labels: readable by the owner
+        # only, from its first byte. SQLite gives its -wal and -shm files the same mode.
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600))
     con = sqlite3.connect(path, timeout=60.0, isolation_level=None, check_same_thread=False)
     con.row_factory = sqlite3.Row
     con.execute("PRAGMA journal_mode=WAL")
@@ -84,6 +89,14 @@ def connect(study_dir: str | Path, *, create: bool = False) -> sqlite3.Connectio
     con.execute("PRAGMA foreign_keys=ON")
     con.execute("PRAGMA busy_timeout=60000")
     return con
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to a file only the owner can read (mode 0600 from the start, not chmod-ed after)."""
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an existing file keeps its old mode through O_CREAT
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
 
 
 @contextmanager

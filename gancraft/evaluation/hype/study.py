@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import csv
 import logging
-import os
 import secrets
+import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -160,16 +160,46 @@ def _copy_image(src: Path, dst: Path, size: int) -> None:
     im.save(dst, format="PNG")
 
 
-def fake_pool(cfg: StudyConfig, work_dir: Path) -> tuple[list[Path], Path]:
-    """The fake images: a folder of images, or a checkpoint whose outputs are rendered first."""
-    files = list_images(cfg.fake) if cfg.fake.is_dir() else []
-    if files:
-        return files, cfg.fake
-    from gancraft.evaluation.hype import checkpoint  # only when needed: imports torch
+def _is_checkpoint(path: Path) -> bool:
+    """A gancraft checkpoint or run directory, or a reference ``.pth``: something to translate with."""
+    if path.is_file():
+        return path.suffix in (".pth", ".pt")
+    return (path / "model.safetensors").is_file() or (path / "latest").is_file() or any(path.glob("step_*/model.safetensors")) or any(
+        (path / "checkpoints").glob("step_*/model.safetensors")
+    )
 
+
+def _run_directory(path: Path) -> Path | None:
+    """The gancraft run directory ``path`` is or lies in (it has ``config.yaml`` and ``samples/`` or ``logs/``)."""
+    for folder in (path, *path.parents):
+        if (folder / "config.yaml").is_file() and ((folder / "samples").is_dir() or (folder / "logs").is_dir()):
+            return folder
+    return None
+
+
+def fake_pool(cfg: StudyConfig, work_dir: Path) -> tuple[list[Path], Path]:
+    """The fake images: a folder of images, or a checkpoint whose outputs are rendered first.
+
+    A run directory is never searched for images: its ``samples/`` are training grids
+    (several images side by side), not fakes. With a checkpoint in it, its model
+    translates ``input=``; without one it is an error.
+    """
     if not cfg.fake.exists():
         raise DataError(f"fake={cfg.fake} does not exist; pass a folder of images or a checkpoint directory")
+    if not _is_checkpoint(cfg.fake):
+        run = _run_directory(cfg.fake.resolve())
+        if run is not None:
+            raise DataError(
+                f"fake={cfg.fake} is (inside) the training run {run} and holds no checkpoint; its samples/ are training grids, "
+                "not fakes: pass a folder of translated images (gancraft translate ... output=DIR) or a run with checkpoints/"
+            )
+        files = list_images(cfg.fake) if cfg.fake.is_dir() else []
+        if files:
+            return files, cfg.fake
+    from gancraft.evaluation.hype import checkpoint  # only when needed: imports torch
+
     out = work_dir / "_translated"
+    log.info("fake=%s is a model: translating the images of input=%s with it into %s", cfg.fake, cfg.input or cfg.real, out)
     return checkpoint.translate_folder(cfg.fake, cfg.input or cfg.real, out, condition=cfg.condition), out
 
 
@@ -226,6 +256,23 @@ def create_study(cfg: StudyConfig) -> Created:
     study_dir = Path(cfg.study_dir or Path("hype_studies") / cfg.name)
     if db.db_path(study_dir).exists():
         raise ConfigError(f"{study_dir} already holds a study; choose another name or study= directory")
+    existed = study_dir.exists()
+    try:
+        return _create(cfg, study_dir)
+    except BaseException as err:
+        # Nothing half-made stays behind: the copied images and translations go with the study.
+        if not existed:
+            shutil.rmtree(study_dir, ignore_errors=True)
+        else:
+            for made in (db.IMAGES_DIR, "_translated", db.DB_NAME, f"{db.DB_NAME}-wal", f"{db.DB_NAME}-shm", "links.txt"):
+                target = study_dir / made
+                shutil.rmtree(target, ignore_errors=True) if target.is_dir() else target.unlink(missing_ok=True)
+        if isinstance(err, DataError):
+            raise DataError(f"{err}; no study was created") from None
+        raise
+
+
+def _create(cfg: StudyConfig, study_dir: Path) -> Created:
     reals = list_images(cfg.real)
     if not reals:
         raise DataError(f"no images found in real={cfg.real}; pass a folder of .png/.jpg files")
@@ -306,11 +353,7 @@ def create_study(cfg: StudyConfig) -> Created:
     finally:
         con.close()
     created = Created(study_dir, owner_token, tokens, cfg.base_url)
-    links = study_dir / "links.txt"
-    links.write_text(
-        f"owner {created.owner_link()}\n" + "".join(f"{k} {v}\n" for k, v in created.rater_links().items()),
-        encoding="utf-8",
-    )
-    os.chmod(links, 0o600)  # the tokens are the credentials
+    text = f"owner {created.owner_link()}\n" + "".join(f"{k} {v}\n" for k, v in created.rater_links().items())
+    db.write_private(study_dir / "links.txt", text)  # the tokens are the credentials
     log.info("study %s: %d raters, %d images copied to %s", cfg.name, cfg.raters, len(rows), study_dir)
     return created

@@ -49,9 +49,12 @@ def test_rater_answers_a_whole_study_with_a_reload(browser, make_study, helpers,
         page = browser.new_page()
         page.goto(f"{srv.url}/r/{tok}")
         page.wait_for_selector("body[data-view='intro']")
-        assert "Half are real photos" in page.inner_text("#intro-text")
+        intro = page.inner_text("#intro-text")
+        assert "Half are real photos" in intro
+        assert "You will see 10 photos" in intro and "The first 2 of these 10 photos" in intro  # 8 + 2 qualification
         page.keyboard.press("Space")
         wait_next(page, "")
+        assert page.inner_text("#progress-text") == "Image 1 of 10"  # the header counts the same photos
         i = 0
         while page.evaluate("document.body.dataset.view") != "done":
             trial = page.evaluate("document.body.dataset.trial")

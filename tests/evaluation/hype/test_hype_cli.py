@@ -6,6 +6,7 @@ import stat
 
 import pytest
 import torch
+from PIL import Image
 from torch import nn
 
 from gancraft.cli import main
@@ -96,3 +97,58 @@ def test_fake_can_be_a_checkpoint_rendered_by_the_translator(image_dirs, tmp_pat
     assert len(pairs) == 3
     for before, after in pairs:  # each translated image is paired with its own input
         assert before.rsplit("/", 1)[1].split(".")[0] == after.rsplit("/", 1)[1].split(".")[0]
+
+
+def test_a_run_directory_is_never_searched_for_fakes(image_dirs, tmp_path, monkeypatch, capsys):
+    """Its samples/ are training grids: without a checkpoint, one line; with one, its model translates."""
+    from gancraft.inference import translator
+
+    real, _, _ = image_dirs
+    run = tmp_path / "runs" / "cyclegan"
+    (run / "samples").mkdir(parents=True)
+    (run / "config.yaml").write_text("seed: 0\n")
+    for i in range(30):
+        Image.new("RGB", (64, 16)).save(run / "samples" / f"step_{i:08d}.png")
+    words = ["hype", "create", "name=r", f"real={real}", "raters=1", "images_per_rater=2", f"study={tmp_path / 'r'}"]
+    for fake in (run, run / "samples"):
+        assert main([*words, f"fake={fake}"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "training grids, not fakes" in err[0] and "gancraft translate" in err[0]
+    assert not (tmp_path / "r").exists()
+
+    seen = {}
+
+    def load(cls, path, device="auto", **kw):
+        seen["path"] = path
+        return translator.Translator(Invert(), device="cpu", size=16)
+
+    monkeypatch.setattr(translator.Translator, "load", classmethod(load))
+    (run / "checkpoints" / "step_00000010").mkdir(parents=True)
+    (run / "checkpoints" / "step_00000010" / "model.safetensors").write_bytes(b"")
+    created = create_study(StudyConfig(name="r2", task="infinity", real=real, fake=run, raters=1, images_per_rater=4,
+                                       study_dir=tmp_path / "r2", size=16))
+    assert seen["path"] == run
+    with db.opened(created.study_dir) as con:
+        sources = [r["source"] for r in con.execute("SELECT source FROM images WHERE kind = 'fake'")]
+    assert sources and all("_translated" in s and "samples" not in s for s in sources)
+
+
+def test_files_holding_tokens_are_private(image_dirs, tmp_path):
+    import os
+    import stat
+
+    real, fake, _ = image_dirs
+    old = os.umask(0o022)  # a usual umask: without care, files would be world-readable
+    try:
+        created = create_study(StudyConfig(name="p", task="infinity", real=real, fake=fake, raters=2, images_per_rater=2,
+                                           study_dir=tmp_path / "p", size=16))
+        with db.opened(created.study_dir) as con:  # what `hype serve` does: the WAL files appear
+            con.execute("INSERT INTO meta (key, value) VALUES ('probe', '1')")
+            holding = [db.db_path(created.study_dir), created.study_dir / "links.txt"]
+            holding += [p for p in created.study_dir.glob(f"{db.DB_NAME}-*")]
+            assert len(holding) >= 3
+            for path in holding:
+                assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    finally:
+        os.umask(old)
+    assert created.owner_token in (created.study_dir / "links.txt").read_text()

@@ -126,3 +126,17 @@ def test_rubric_means_per_criterion_and_group(make_study, helpers, tmp_path):
     # every pair shows the after image with its own before image (same file stem)
     for row in s["by_image"]:
         assert row["before"].rsplit("/", 1)[-1].split(".")[0] == row["image"].rsplit("/", 1)[-1].split(".")[0]
+
+
+def test_a_one_rater_study_warns_instead_of_a_bare_interval(make_study, helpers, tmp_path):
+    study, created = make_study("infinity", raters=1, images_per_rater=8)
+    helpers.answer_all(study, next(iter(created.rater_tokens.values())), lambda t, i: "real" if i % 2 else "fake")
+    rep = write_report(study, tmp_path / "one", n_boot=200)
+    assert "only 1 rater(s) included" in rep["score"]["ci_warning"]
+    md = (tmp_path / "one" / "report.md").read_text()
+    assert "**Warning:** only 1 rater(s) included" in md
+    assert "n/a (fewer than 2 raters)" in md and "[50.0 %, 50.0 %]" not in md
+    study2, created2 = make_study("infinity", raters=2, images_per_rater=8)
+    for tok in created2.rater_tokens.values():
+        helpers.answer_all(study2, tok, lambda t, i: "real" if i % 2 else "fake")
+    assert "ci_warning" not in write_report(study2, tmp_path / "two", n_boot=200)["score"]

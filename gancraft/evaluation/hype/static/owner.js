@@ -8,7 +8,8 @@
   const pct = (x) => (x === null || x === undefined ? "–" : `${(100 * x).toFixed(1)} %`);
   const num = (x, d = 2) => (x === null || x === undefined ? "–" : x.toFixed(d));
   const ms = (x) => (x === null || x === undefined ? "–" : `${Math.round(x)} ms`);
-  const ci = (c, f) => (c && c[0] !== null ? `95 % CI [${f(c[0])}, ${f(c[1])}]` : "95 % CI –");
+  let ciWarning = null;  // set per refresh: with fewer than 2 raters there is no interval to show
+  const ci = (c, f) => (ciWarning ? "95 % CI needs 2+ raters" : c && c[0] !== null ? `95 % CI [${f(c[0])}, ${f(c[1])}]` : "95 % CI –");
 
   function el(tag, text, cls) {
     const e = document.createElement(tag);
@@ -26,6 +27,7 @@
   function render(d) {
     $("title").textContent = `HYPE study “${d.study}” — ${d.task}`;
     const s = d.score;
+    ciWarning = s.ci_warning || null;
     const cards = $("scores");
     cards.replaceChildren();
     if (d.task === "infinity" || d.task === "time") {
@@ -39,6 +41,7 @@
       for (const [k, label] of Object.entries(s.criteria_labels)) cards.append(card(label, num(s.criteria[k]), "mean, 0–1"));
       $("score-note").textContent = `${s.n_answers} ratings from ${s.n_raters} included raters.`;
     }
+    if (ciWarning) $("score-note").textContent += ` Warning: ${ciWarning}.`;
 
     const cols = [["rater", "rater"], ["progress", "progress"], ["qualification", "qualification"], ["included", "included"]];
     if (d.task !== "rubric") cols.push(["error", "error"]);

@@ -68,10 +68,12 @@
   }
 
   function introText() {
-    const n = state.total - state.qualification_trials;
+    // The same count as the "Image i of N" header: every trial, qualification included.
+    const n = state.total;
+    const q = state.qualification_trials;
     const parts = [];
     if (state.task === "rubric") {
-      parts.push(`<p>You will rate <b>${n}</b> computer-edited photos. Each one comes in two steps.</p>`,
+      parts.push(`<p>You will see <b>${n}</b> photos${q ? `: <b>${q}</b> to judge real or fake, then <b>${n - q}</b> computer-edited photos to rate` : ", all computer-edited, to rate"}. Each edited photo comes in two steps.</p>`,
         `<p><b>1.</b> The edited photo appears alone for a few seconds. If you can tell it was made by a computer, press <kbd>F</kbd> (fake). If it looks real, press <kbd>R</kbd> or just wait.</p>`,
         `<p><b>2.</b> The original and the edited photo appear side by side. Tick what holds, with the mouse or the keys <kbd>1</kbd> <kbd>2</kbd> <kbd>3</kbd>, then press <kbd>Enter</kbd>.</p>`);
     } else {
@@ -83,8 +85,8 @@
       }
       parts.push(`<p>Answer with <kbd>R</kbd> or <kbd>←</kbd> for real, <kbd>F</kbd> or <kbd>→</kbd> for fake, or click the buttons.</p>`);
     }
-    if (state.qualification_trials) {
-      parts.push(`<p>The first <b>${state.qualification_trials}</b> photos are a short qualification block: just say real or fake, without a time limit.</p>`);
+    if (q) {
+      parts.push(`<p>The first <b>${q}</b> of these ${n} photos are a short qualification block: just say real or fake, without a time limit.</p>`);
     }
     if (state.answered > 0) {
       parts.push(`<p class="resume">Welcome back: your ${state.answered} answers so far are saved. You continue where you left off.</p>`);
