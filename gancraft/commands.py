@@ -71,11 +71,12 @@ def translate_command(
     and lists them; otherwise one stops the run before anything is written.
     """
     import gancraft.components  # noqa: F401
-    from gancraft.inference.translator import Translator, condition_from_words
+    from gancraft.inference.translator import Translator, check_output, condition_from_words
 
     given = condition_from_words(condition, "gancraft translate")
     _existing(checkpoint, "checkpoint")
     _existing(input, "input")
+    check_output(input, output)  # before the model loads: a wrong output costs nothing
     if "reference" in given:
         _existing(given["reference"], "reference")
     translator = Translator.load(checkpoint, device=device)

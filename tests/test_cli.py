@@ -222,7 +222,7 @@ def test_a_pickle_planted_as_training_state_is_one_line(tmp_path: Path, capsys: 
         ("batch_size=0", "batch_size=0 is out of range; it must be at least 1"),
         ("num=0", "num=0 is out of range; it must be at least 1"),
         ("direction=sideways", "direction=sideways is not one of a2b, b2a or null"),
-        ("output={file}", "output={file} is an existing file; give a folder to write into"),
+        ("output={file}", "output='{file}' is a file; give a folder to write the images into"),
     ],
 )
 def test_translate_checks_its_values_before_loading(word: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -67,7 +67,6 @@ RANGES: dict[str, Range] = {
     "trainer.num_samples": Range(low=1),
     "trainer.checkpoint_every": Range(low=0),
     "trainer.keep_checkpoints": Range(low=1),
-    "trainer.evaluate_every": Range(low=0),
     "data.load_size": _LOAD,
     "data.crop_size": _SIDE,
     "data.n": Range(low=1),

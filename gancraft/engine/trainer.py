@@ -21,7 +21,6 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf
 from torch.utils.data import DataLoader, Dataset, default_collate
-from torchvision.utils import save_image
 from tqdm import tqdm
 
 from gancraft import __version__
@@ -33,7 +32,9 @@ from gancraft.core.callbacks import TrainingCallback
 from gancraft.core.distributed import DistributedContext, barrier, reduce_mean
 from gancraft.core.logger import MetricLogger
 from gancraft.core.precision import Precision
+from gancraft.core.device import resolve_device
 from gancraft.core.errors import ConfigError
+from gancraft.core.reports import save_grid
 from gancraft.models.base import GANModel
 
 log = logging.getLogger(__name__)
@@ -71,14 +72,6 @@ class TrainerConfig:
         if (config.max_steps is None) == (config.epochs is None):
             raise ConfigError("set exactly one of trainer.max_steps and trainer.epochs")
         return config
-
-
-def resolve_device(name: str, ctx: DistributedContext) -> torch.device:
-    if name == "auto":
-        return torch.device(f"cuda:{ctx.local_rank}" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"trainer.device={name} but no CUDA device is available; use trainer.device=cpu")
-    return torch.device(name)
 
 
 class GracefulStop:
@@ -128,7 +121,7 @@ class Trainer:
         self.ctx = ctx or DistributedContext()
         self.run_dir = Path(run_dir)
         self.full_config = full_config if full_config is not None else {"trainer": dataclasses.asdict(config)}
-        self.device = resolve_device(config.device, self.ctx)
+        self.device = resolve_device(config.device, index=self.ctx.local_rank)
         self.dataset = dataset
         self.model = model.to(self.device)
         self.precision = Precision(config.precision, self.device)
@@ -213,9 +206,8 @@ class Trainer:
         if not rows:
             return None
         path = self.run_dir / "samples" / f"step_{self.step:08d}.png"
-        grid = torch.cat([r.float().cpu() for r in rows])
         with ckpt.atomic_file(path) as tmp:  # a kill mid-write leaves no half PNG
-            save_image(grid, tmp, nrow=rows[0].shape[0], normalize=True, value_range=(-1, 1), padding=2)
+            save_grid(rows, tmp)
         return path
 
     # --- the loop -------------------------------------------------------------------

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from gancraft.core.device import resolve_device
+from gancraft.data.image_io import load_image
 from gancraft.core.errors import ConfigError, DataError
 from gancraft.evaluation.features import FeatureExtractor, cache_dir, file_digest, resolve_extractor
 from gancraft.core.registry import METRICS
@@ -198,6 +199,15 @@ def folder_features(
                           cache=cache, progress=progress, label=Path(folder).resolve().name or "root")
 
 
+def _stamp(path: str) -> str:
+    """``path:size:mtime`` for the feature cache; an unreadable entry is one line naming it."""
+    try:
+        st = os.stat(path)
+    except OSError as err:
+        raise DataError(f"image {path!r} cannot be read ({err.strerror})") from None
+    return f"{os.path.abspath(path)}:{st.st_size}:{st.st_mtime_ns}"
+
+
 def files_features(
     files: list[str] | list[Path], extractor: FeatureExtractor, *, batch_size: int = 32, num_workers: int = 0,
     cache: bool = True, progress: bool = False, label: str = "files",
@@ -210,10 +220,12 @@ def files_features(
         raise DataError(f"no image files given for {label}")
     cache_file = None
     if cache and extractor.cache_key is not None:
-        stamp = [f"{os.path.abspath(f)}:{os.path.getsize(f)}:{os.stat(f).st_mtime_ns}" for f in files]
+        stamp = [_stamp(f) for f in files]
         cache_file = cache_dir() / "fid" / f"{label}-{file_digest([MODE, extractor.cache_key, *stamp])}.npz"
         if cache_file.is_file():
             return np.load(cache_file)["feats"].astype(np.float64)
+    for f in files:  # clean-fid's loader fails with a traceback and no name: find a bad file first
+        load_image(f)
     feats = get_files_features(
         files, model=extractor, num_workers=num_workers, batch_size=batch_size, device=extractor.device,
         mode=MODE, description=f"features {label}", verbose=progress,

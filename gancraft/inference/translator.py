@@ -123,7 +123,7 @@ class Translator:
         if inputs.is_file() and inputs.suffix.lower() not in IMAGE_SUFFIXES:
             raise DataError(f"input {str(inputs)!r} is not an image file ({', '.join(IMAGE_SUFFIXES)})")
         files = [inputs] if inputs.is_file() else list_images(inputs)
-        _check_output(inputs, output)
+        check_output(inputs, output)
         if isinstance(condition.get("reference"), (str, Path)):
             condition["reference"] = self.load_images([Path(condition["reference"])])
         names = output_names(files)
@@ -175,7 +175,7 @@ def output_names(files: Sequence[Path]) -> list[str]:
     return [f"{n}_{i}" if n in repeated else n for i, n in enumerate(names)]
 
 
-def _check_output(inputs: Path, output: Path) -> None:
+def check_output(inputs: Path, output: Path) -> None:
     """``output`` must be a folder that is neither the input folder nor inside it."""
     if output.exists() and not output.is_dir():
         raise ConfigError(f"output={str(output)!r} is a file; give a folder to write the images into")

@@ -19,12 +19,14 @@ import numpy as np
 import torch
 from PIL import Image
 
+from gancraft.core.checkpoint import atomic_file
 from gancraft.core.errors import DataError
 from gancraft.data.image_io import IMAGE_SUFFIXES, list_images, load_image
 from gancraft.data.transforms import to_tensor, to_uint8
 from gancraft.faces.align import CropGeometry, aligned_crop, crop_geometry, invert, roi, shift_origin
 from gancraft.faces.blend import attention_probe, blend_weights, face_region
 from gancraft.faces.detect import Face, FaceDetector, import_cv2
+from gancraft.inference.translator import check_output, output_names
 
 log = logging.getLogger(__name__)
 
@@ -179,22 +181,27 @@ class TryOn:
             images.append(photo)
         return PhotoResult(images, faces, len(kept), skipped, sum(not f.eyes_found for f in kept))
 
-    def apply_file(self, path: str | Path, output: str | Path, **condition: Any) -> tuple[PhotoResult, list[Path]]:
-        """Try on one file; writes ``<output>/<stem>.png`` (``<stem>_<k>.png`` per variant) with the input's EXIF."""
+    def apply_file(
+        self, path: str | Path, output: str | Path, name: str | None = None, **condition: Any
+    ) -> tuple[PhotoResult, list[Path]]:
+        """Try on one file; writes ``<output>/<name>.png`` (``<name>_<k>.png`` per variant; ``name``
+        defaults to the input's stem) with the input's EXIF, each file atomically."""
         path, output = Path(path), Path(output)
+        rgb = np.asarray(load_image(path))  # an unreadable file is one DataError line naming it
         with Image.open(path) as raw:
             exif = raw.getexif()
         orientation = int(exif.get(_ORIENTATION, 1) or 1)
-        result = self.apply(np.asarray(load_image(path)), **condition)
-        output.mkdir(parents=True, exist_ok=True)
+        result = self.apply(rgb, **condition)
+        stem = name or path.stem
         written = []
         for k, image in enumerate(result.images):
             picture = Image.fromarray(image)
             if orientation in _BACK:  # store the pixels as the input stored them; the tag turns both alike
                 picture = picture.transpose(_BACK[orientation])
-            name = f"{path.stem}.png" if len(result.images) == 1 else f"{path.stem}_{k}.png"
-            picture.save(output / name, exif=exif.tobytes() if len(exif) else b"")
-            written.append(output / name)
+            target = output / (f"{stem}.png" if len(result.images) == 1 else f"{stem}_{k}.png")
+            with atomic_file(target) as tmp:  # a crash mid-write leaves no half picture
+                picture.save(tmp, format="PNG", exif=exif.tobytes() if len(exif) else b"")
+            written.append(target)
         return result, written
 
     def run(self, inputs: str | Path, output: str | Path, **condition: Any) -> Summary:
@@ -203,13 +210,15 @@ class TryOn:
         if inputs.is_file() and inputs.suffix.lower() not in IMAGE_SUFFIXES:
             raise DataError(f"input {str(inputs)!r} is not an image file ({', '.join(IMAGE_SUFFIXES)})")
         files = [inputs] if inputs.is_file() else list_images(inputs)
+        output = Path(output).expanduser()
+        check_output(inputs, output)
         if isinstance(condition.get("reference"), (str, Path)):
             condition["reference"] = self.reference_crop(condition["reference"])
         summary = Summary()
-        for path in files:
+        for path, name in zip(files, output_names(files)):
             summary.photos += 1
             try:
-                result, written = self.apply_file(path, output, **condition)
+                result, written = self.apply_file(path, output, name, **condition)
             except DataError as err:
                 summary.unreadable += 1
                 log.warning("%s: skipped (%s)", path.name, err)

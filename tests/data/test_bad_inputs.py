@@ -190,3 +190,23 @@ def test_hype_create(corpus, tmp_path, capsys) -> None:
     for name in good:
         os.link(folder / name, ok / name)
     assert main([*words[:3], f"real={ok}", f"fake={fake}", "raters=1", "images_per_rater=6", f"study={tmp_path / 'study2'}"]) == 0
+
+
+def test_tryon(corpus, tiny_checkpoint, tmp_path, capsys, caplog) -> None:
+    pytest.importorskip("cv2")
+    folder, good, bad = corpus
+    before = {p.name: (p.read_bytes() if not p.is_symlink() else None) for p in folder.iterdir()}
+    args = ["tryon", f"checkpoint={tiny_checkpoint}", f"input={folder}", f"output={tmp_path / 'out'}", "direction=a2b",
+            "eyes=0.35,0.45,0.65,0.45"]
+    assert main(args) == 0  # unreadable photos are counted and named, never a crash
+    out = capsys.readouterr().out
+    assert f"{len(good) + len(bad)} photo(s)" in out and f"{len(bad)} unreadable" in out
+    named = [r.getMessage() for r in caplog.records if "skipped" in r.getMessage()]
+    assert all(any(name in m for m in named) for name in bad)
+    written = {p.name for p in (tmp_path / "out").iterdir()}
+    assert written == {f"{Path(n).stem}.png" for n in good}  # a photo without a usable face is written unchanged
+    for path in (tmp_path / "out").iterdir():
+        Image.open(path).load()
+    assert {p.name: (p.read_bytes() if not p.is_symlink() else None) for p in folder.iterdir()} == before  # inputs untouched
+    assert main([*args[:3], f"output={folder / 'inside'}", *args[4:]]) == 2  # never write into the input folder
+    assert "inside input" in one_line(capsys.readouterr().err)

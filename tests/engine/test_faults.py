@@ -97,7 +97,9 @@ def arm(site: str, nth: int, delay: float) -> None:
 
         ckpt.torch.save, ckpt.os.replace, ckpt.shutil.rmtree = saving, replacing, removing
     elif site == "sample":
-        save_image = trainer_module.save_image
+        import torchvision.utils as tv_utils  # core.reports.save_grid looks save_image up at each call
+
+        save_image = tv_utils.save_image
 
         def half_written(tensor, path, **k):
             save_image(tensor, path, **k)
@@ -106,7 +108,7 @@ def arm(site: str, nth: int, delay: float) -> None:
                 Path(path).write_bytes(data[: len(data) // 2])
                 kill_now()
 
-        trainer_module.save_image = half_written
+        tv_utils.save_image = half_written
 
 
 def child(toy_root: Path, run_dir: Path, site: str | None, nth: int, delay: float) -> None:
@@ -199,7 +201,7 @@ def test_a_full_disk_stops_the_run_in_one_line_and_keeps_the_last_checkpoint(toy
 
 
 def test_a_metrics_line_cut_short_by_a_kill_is_skipped_and_ended(tmp_path) -> None:
-    from gancraft.engine.logger import MetricLogger, read_log
+    from gancraft.core.logger import MetricLogger, read_log
 
     log = tmp_path / "metrics.jsonl"
     log.write_text('{"step": 1, "loss": 0.5}\n{"step": 2, "lo')  # killed mid-write

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from gancraft.core import checkpoint as ckpt
-from gancraft.engine.logger import read_log
+from gancraft.core.logger import read_log
 from gancraft.engine.run import build_trainer
 from gancraft.recipes import compose_recipe
 from tests.conftest import TINY_CYCLEGAN
