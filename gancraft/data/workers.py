@@ -13,6 +13,8 @@ user as forty lines. :func:`next_batch` turns it back into the one line it was.
 
 from __future__ import annotations
 
+import atexit
+import multiprocessing
 import signal
 from collections.abc import Iterator
 from typing import Any
@@ -20,6 +22,22 @@ from typing import Any
 import torch
 
 from gancraft.core.errors import GancraftError
+
+
+def _kill_leftover_workers() -> None:
+    """At exit, multiprocessing ends daemonic children with SIGTERM, which these workers ignore, and
+    then waits for them: a DataLoader iterator still alive at exit would hang the interpreter. They
+    hold nothing to save, so they are killed outright first (atexit runs this before multiprocessing's
+    own handler, which was registered earlier)."""
+    children = [c for c in multiprocessing.active_children() if c.daemon]
+    if not children:
+        return
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # torch's handler would report the kill as a worker failure
+    for child in children:
+        child.kill()
+
+
+atexit.register(_kill_leftover_workers)
 
 
 def worker_init(_: int) -> None:
