@@ -8,24 +8,25 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 
 
-def jsonable(x: Any) -> Any:
-    """``x`` with NumPy scalars made Python numbers, ``inf``/``nan`` made strings (JSON has neither),
-    tuples made lists and any other object replaced by its ``name`` or class name."""
+def jsonable(x: Any, non_finite: Callable[[float], Any] = str) -> Any:
+    """``x`` with NumPy scalars made Python numbers, ``inf``/``nan`` passed through ``non_finite``
+    (strings by default: JSON has neither), tuples made lists and any other object replaced by its
+    ``name`` or class name."""
     if isinstance(x, dict):
-        return {str(k): jsonable(v) for k, v in x.items()}
+        return {str(k): jsonable(v, non_finite) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
-        return [jsonable(v) for v in x]
+        return [jsonable(v, non_finite) for v in x]
     if hasattr(x, "item") and getattr(x, "ndim", None) == 0:  # numpy or torch scalars
         x = x.item()
     if isinstance(x, float) and (math.isnan(x) or math.isinf(x)):
-        return str(x)
+        return non_finite(x)
     if x is None or isinstance(x, (str, int, float, bool)):
         return x
     if isinstance(x, Path):

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from gancraft.core.reports import jsonable, markdown_table
 from gancraft.evaluation.hype import db
 from gancraft.evaluation.hype.staircase import rater_threshold
 from gancraft.evaluation.hype.study import RUBRIC_CRITERIA, RUBRIC_LABELS
@@ -263,14 +264,8 @@ def analyse(con: sqlite3.Connection, *, n_boot: int = N_BOOT, seed: int = 0) -> 
 
 
 def _clean(x: Any) -> Any:
-    """NaN -> None, tuples -> lists, so the JSON is standard."""
-    if isinstance(x, float) and math.isnan(x):
-        return None
-    if isinstance(x, dict):
-        return {k: _clean(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_clean(v) for v in x]
-    return x
+    """The report as standard JSON: NaN (no value yet) as null, through the project's one cleaner."""
+    return jsonable(x, non_finite=lambda v: None if math.isnan(v) else str(v))
 
 
 def _pct(x: float | None) -> str:
@@ -302,48 +297,34 @@ def to_markdown(rep: dict[str, Any]) -> str:
         lines += ["", f"**Warning:** {warn}."]
     lines.append("")
     if rep["task"] in ("infinity", "time"):
-        lines += [
-            "| score | value | 95 % CI |",
-            "|---|---|---|",
-            f"| HYPE-infinity (error over all answers) | {_pct(s['hype_infinity'])} | {_ci(s['ci'], warning=warn)} |",
-            f"| error on fakes (fake judged real) | {_pct(s['error_fake'])} | {_ci(s['ci_fake'], warning=warn)} |",
-            f"| error on reals (real judged fake) | {_pct(s['error_real'])} | {_ci(s['ci_real'], warning=warn)} |",
+        scores = [
+            ["HYPE-infinity (error over all answers)", _pct(s["hype_infinity"]), _ci(s["ci"], warning=warn)],
+            ["error on fakes (fake judged real)", _pct(s["error_fake"]), _ci(s["ci_fake"], warning=warn)],
+            ["error on reals (real judged fake)", _pct(s["error_real"]), _ci(s["ci_real"], warning=warn)],
         ]
         if rep["task"] == "time":
             ms = lambda v: _num(v, 0) + " ms"  # noqa: E731
-            lines.append(f"| HYPE-time (mean threshold) | {ms(s['hype_time_ms'])} | {_ci(s['ci_time_ms'], ms, warn)} |")
+            scores.append(["HYPE-time (mean threshold)", ms(s["hype_time_ms"]), _ci(s["ci_time_ms"], ms, warn)])
+        lines.append(markdown_table(["score", "value", "95 % CI"], scores))
         lines += ["", f"{s['n_answers']} answers. 50 % error means raters could not tell real from fake.", ""]
         if len(s.get("by_group", [])) > 1:
-            lines += ["## By group", "", "| group | answers | error | error on fakes | error on reals |", "|---|---|---|---|---|"]
-            lines += [
-                f"| {g['group']} | {g['n']} | {_pct(g['error'])} | {_pct(g['error_fake'])} | {_pct(g['error_real'])} |"
-                for g in s["by_group"]
-            ]
-            lines.append("")
+            rows = [[g["group"], g["n"], _pct(g["error"]), _pct(g["error_fake"]), _pct(g["error_real"])] for g in s["by_group"]]
+            lines += ["## By group", "", markdown_table(["group", "answers", "error", "error on fakes", "error on reals"], rows), ""]
     if rep["task"] == "rubric":
         c = s["criteria"]
         lines += [f"Mean rubric total: **{_num(s['rubric_total'])} / 4** {_ci(s['ci'], _num, warn)}", ""]
-        lines += ["| criterion | mean (0-1) |", "|---|---|"]
-        lines += [f"| {RUBRIC_LABELS[k]} | {_num(c[k])} |" for k in RUBRIC_CRITERIA]
-        heads = " | ".join(RUBRIC_LABELS[k] for k in RUBRIC_CRITERIA)
-        lines += ["", "## By group", "", f"| group | ratings | {heads} | total |", "|---" * 7 + "|"]
-        lines += [
-            f"| {g['group']} | {g['n']} | " + " | ".join(_num(g[k]) for k in RUBRIC_CRITERIA) + f" | {_num(g['total'])} |"
-            for g in s["by_group"]
-        ]
+        lines.append(markdown_table(["criterion", "mean (0-1)"], [[RUBRIC_LABELS[k], _num(c[k])] for k in RUBRIC_CRITERIA]))
+        rows = [[g["group"], g["n"], *(_num(g[k]) for k in RUBRIC_CRITERIA), _num(g["total"])] for g in s["by_group"]]
+        heads = ["group", "ratings", *(RUBRIC_LABELS[k] for k in RUBRIC_CRITERIA), "total"]
+        lines += ["", "## By group", "", markdown_table(heads, rows)]
         lines += ["", "Per image: `rubric_by_image.csv`.", ""]
-    lines += ["## Raters", "", "| rater | progress | qualification | included | error |" + (
-        " threshold |" if rep["task"] == "time" else " rubric total |" if rep["task"] == "rubric" else ""
-    )]
-    lines.append("|---|---|---|---|---|" + ("---|" if rep["task"] != "infinity" else ""))
+    extra = {"time": ("threshold", lambda r: f"{_num(r['threshold_ms'], 0)} ms"), "rubric": ("rubric total", lambda r: _num(r["rubric_total"]))}.get(rep["task"])
+    rows = []
     for r in rep["raters"]:
         qa = r["qualification"] + (f" ({_pct(r['qualification_accuracy'])})" if r["qualification_accuracy"] is not None else "")
-        extra = ""
-        if rep["task"] == "time":
-            extra = f" {_num(r['threshold_ms'], 0)} ms |"
-        elif rep["task"] == "rubric":
-            extra = f" {_num(r['rubric_total'])} |"
-        lines.append(f"| {r['rater']} | {r['progress']} | {qa} | {'yes' if r['included'] else 'no'} | {_pct(r['error'])} |{extra}")
+        rows.append([r["rater"], r["progress"], qa, "yes" if r["included"] else "no", _pct(r["error"]), *([extra[1](r)] if extra else [])])
+    heads = ["rater", "progress", "qualification", "included", "error", *([extra[0]] if extra else [])]
+    lines += ["## Raters", "", markdown_table(heads, rows)]
     return "\n".join(lines) + "\n"
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from gancraft.data.image_io import load_image
+from gancraft.data.image_io import list_images, load_image
 from gancraft.core.errors import ConfigError, DataError
 from gancraft.evaluation.hype import db
 from gancraft.evaluation.hype.staircase import StaircaseRule
@@ -26,7 +26,6 @@ from gancraft.evaluation.hype.staircase import StaircaseRule
 log = logging.getLogger(__name__)
 
 TASKS = ("infinity", "time", "rubric")
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
 RUBRIC_CRITERIA = ("not_spotted", "glasses_complete", "skin_tone_kept", "nothing_cut")
 RUBRIC_LABELS = {
     "not_spotted": "fake not spotted within the time limit",
@@ -111,12 +110,12 @@ class Created:
 # ---------------------------------------------------------------- image pools
 
 
-def list_images(folder: Path) -> list[Path]:
-    """Image files under ``folder`` (recursively), sorted so sampling is reproducible."""
-    if not folder.is_dir():
-        raise DataError(f"image folder {folder} does not exist; pass a folder of images")
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-    return files
+def _images_or_none(path: Path) -> list[Path]:
+    """The images under ``path`` (recursively), or none: a folder without images may be a model."""
+    try:
+        return list_images(path, recursive=True) if path.is_dir() else []
+    except DataError:
+        return []
 
 
 def _key(path: Path, root: Path) -> str:
@@ -193,7 +192,7 @@ def fake_pool(cfg: StudyConfig, work_dir: Path) -> tuple[list[Path], Path]:
                 f"fake={cfg.fake} is (inside) the training run {run} and holds no checkpoint; its samples/ are training grids, "
                 "not fakes: pass a folder of translated images (gancraft translate ... output=DIR) or a run with checkpoints/"
             )
-        files = list_images(cfg.fake) if cfg.fake.is_dir() else []
+        files = _images_or_none(cfg.fake)
         if files:
             return files, cfg.fake
     from gancraft.evaluation.hype import checkpoint  # only when needed: imports torch
@@ -273,7 +272,7 @@ def create_study(cfg: StudyConfig) -> Created:
 
 
 def _create(cfg: StudyConfig, study_dir: Path) -> Created:
-    reals = list_images(cfg.real)
+    reals = list_images(cfg.real, recursive=True)
     if not reals:
         raise DataError(f"no images found in real={cfg.real}; pass a folder of .png/.jpg files")
     fakes, fake_root = fake_pool(cfg, study_dir)
