@@ -32,6 +32,7 @@ def list_command(kind: str | None = None, /) -> int:
 
 def train_command(*overrides: str, recipe: str) -> int:
     """``gancraft train recipe=NAME|PATH key=value ...``: compose the recipe, check it, train it."""
+    import gancraft.components  # noqa: F401  (recipes may name any registered component, e.g. the evaluate callback)
     from gancraft.engine.run import train
     from gancraft.recipes import compose_recipe
 
