@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import pickle
+import os
 import subprocess
 import sys
 import typing
@@ -243,3 +244,15 @@ def test_a_protocol_for_another_model_is_one_line(tmp_path: Path, capsys: pytest
     assert main(["evaluate", f"checkpoint={tmp_path}", "protocol=cyclegan", "device=cpu"]) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and err.startswith("gancraft: error: ")
+
+
+def test_train_finds_the_evaluate_callback_in_a_fresh_process(tmp_path: Path) -> None:
+    """In-process tests import every component first; a fresh ``gancraft train`` must too."""
+    from tests.conftest import TINY_CYCLEGAN
+
+    words = ["train", "recipe=cyclegan_glasses_cpu", f"run_dir={tmp_path / 'run'}", *TINY_CYCLEGAN, "trainer.max_steps=1",
+             "data.n=4", "callbacks=[{name:evaluate,protocol:world,every:1,overrides:{n:3}}]"]
+    result = subprocess.run([sys.executable, "-m", "gancraft", *words], capture_output=True, text=True, check=False,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (tmp_path / "run" / "eval" / "step_00000001" / "metrics.json").is_file()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from gancraft.data.balance import GroupBalancer
 from gancraft.data.folders import ImageList, UnpairedImages, make_transform
 from gancraft.core.errors import ConfigError, DataError
 from gancraft.core.registry import DATASETS
@@ -48,6 +49,7 @@ class CelebAUnpaired(UnpairedImages):
         flip: bool = True,
         train: bool | None = None,
         skip_bad: bool = False,
+        balance_by: str | None = None,
     ) -> None:
         root_path = Path(root).expanduser()
         if split not in SPLITS:
@@ -66,6 +68,12 @@ class CelebAUnpaired(UnpairedImages):
         self.root, self.attribute, self.split = root, attribute, split
         self.a, self.b = ImageList(without, skip_bad), ImageList(with_attr, skip_bad)
         self.transform = make_transform(load_size, crop_size, flip, split == "train" if train is None else train)
+        if balance_by is not None:  # any other CelebA attribute, e.g. Pale_Skin or Male: with and without it equally often
+            if balance_by not in names:
+                raise ConfigError(f"data.balance_by={balance_by} is not a CelebA attribute; known: {', '.join(names)}")
+            by = names.index(balance_by)
+            self.balance = tuple(GroupBalancer([str(table[f.name][by] > 0) for f in part.files], balance_by)  # type: ignore[assignment]
+                                 for part in (self.a, self.b))
 
     def with_split(self, split: str) -> CelebAUnpaired:
         return self if split == self.split else CelebAUnpaired(self.root, self.attribute, split=split, train=False)

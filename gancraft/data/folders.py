@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 from torch.utils.data import Dataset
 
+from gancraft.data.balance import GroupBalancer, groups_of_files, read_group_table
 from gancraft.data.image_io import list_images, load_image
 from gancraft.data.image_sets import ImageSet
 from gancraft.data.prepared import find_prepared
@@ -89,6 +90,8 @@ class UnpairedImages(Dataset):
     a: ImageList
     b: ImageList
     transform: ImageTransform
+    #: with ``balance_by``: each domain's group-balanced draw (training only)
+    balance: tuple[GroupBalancer, GroupBalancer] | None = None
 
     def __len__(self) -> int:
         return max(len(self.a), len(self.b))
@@ -96,7 +99,10 @@ class UnpairedImages(Dataset):
     def __getitem__(self, key: SampleKey) -> dict[str, torch.Tensor]:
         index, seed = unpack_key(key)
         g = item_generator(seed)
-        b_index = int(torch.randint(0, len(self.b), (), generator=g))
+        if self.balance is not None and self.transform.train:
+            index, b_index = self.balance[0].draw(g), self.balance[1].draw(g)
+        else:
+            b_index = int(torch.randint(0, len(self.b), (), generator=g))
         return {
             "A": self.transform(self.a.load(index % len(self.a)), g),
             "B": self.transform(self.b.load(b_index), g),
@@ -131,6 +137,8 @@ class UnpairedFolders(UnpairedImages):
         flip: bool = True,
         train: bool | None = None,
         skip_bad: bool = False,
+        balance_by: str | None = None,
+        groups: str | None = None,
     ) -> None:
         if (root is None) == (dir_a is None or dir_b is None):
             raise ConfigError("unpaired_folders needs either data.root (with trainA/trainB/testA/testB) or both data.dir_a and data.dir_b")
@@ -141,6 +149,18 @@ class UnpairedFolders(UnpairedImages):
         self.a = ImageList(list_images(dir_a), skip_bad)
         self.b = ImageList(list_images(dir_b), skip_bad)
         self.transform = make_transform(load_size, crop_size, flip, train)
+        if balance_by is not None:
+            self.balance = self._balancers(balance_by, groups)
+
+    def _balancers(self, attribute: str, groups: str | None) -> tuple[GroupBalancer, GroupBalancer]:
+        """Both domains' balancers from the groups table (default: ``root/metadata.jsonl``, as ``gancraft data synth`` writes)."""
+        if groups is None:
+            if self.root is None or not (Path(self.root) / "metadata.jsonl").is_file():
+                raise ConfigError(f"data.balance_by={attribute} needs data.groups=FILE (a CSV file,{attribute} or a metadata.jsonl)")
+            groups = str(Path(self.root) / "metadata.jsonl")
+        table = read_group_table(groups, attribute)
+        table_dir = Path(groups).expanduser().parent
+        return tuple(GroupBalancer(groups_of_files(part.files, table, table_dir, attribute), attribute) for part in (self.a, self.b))  # type: ignore[return-value]
 
     def with_split(self, split: str) -> UnpairedImages:
         if split == self.split:

@@ -259,32 +259,44 @@ def world_metrics(
     oracle: Any = None,
     batch_size: int = 32,
     condition: dict[str, Any] | None = None,
+    keep_faces: bool = False,
 ) -> dict[str, Any]:
     """Evaluate a translator on the glasses world; see the module docstring for every key.
 
     ``add`` turns no-glasses faces into glasses faces, ``remove`` the reverse; either
     may be None. ``target_styles`` (a multi-domain model): ``add`` is also called as
     ``add(images, style=s)`` for each style ``s``. ``condition`` is passed to every call.
-    Returns ``{"n", "size", "overall": {...}, "by_group": {group: {...}}, "counts": {...}}``.
+    Returns ``{"n", "size", "overall": {...}, "by_group": {group: {...}}, "counts": {...}}``;
+    with ``keep_faces``, also ``"faces"``: per face its ``seed``, ``group`` and, per direction,
+    ``success``, the oracle's ``confidence`` in the right answer and the ``identity_psnr``,
+    to find the worst faces.
     """
     if add is None and remove is None:
         raise ConfigError("world_metrics needs a translator: give add=... and/or remove=...")
     from gancraft.world.oracle import load_oracle
+    from gancraft.world.styles import GLASSES_STYLES
 
     es = eval_set or build_eval_set(n, size, styles)
     oracle = oracle or load_oracle()
     condition = dict(condition or {})
     per_face: dict[str, torch.Tensor] = {}
+    faces: dict[str, Any] = {"seed": list(es.seeds), "group": list(es.groups)}
     if add is not None:
         out = _translate(add, es.no_glasses, batch_size, **condition)
-        per_face["add_success"] = oracle(out).glasses.double()
+        seen = oracle(out)
+        per_face["add_success"] = seen.glasses.double()
+        if keep_faces:
+            faces["add_confidence"] = seen.probs[:, [i for i, c in enumerate(seen.classes) if c in GLASSES_STYLES]].sum(1).tolist()
         per_face.update(_kept("add", es.no_glasses, out, es))
         for style in target_styles or ():
             out_s = _translate(add, es.no_glasses, batch_size, **{**condition, "style": style})
             per_face[f"add_style_success/{style}"] = torch.tensor([lbl == style for lbl in oracle(out_s).label]).double()
     if remove is not None:
         out = _translate(remove, es.with_glasses, batch_size, **condition)
-        per_face["remove_success"] = (oracle(out).probs.argmax(1) == 0).double()
+        seen = oracle(out)
+        per_face["remove_success"] = (seen.probs.argmax(1) == 0).double()
+        if keep_faces:
+            faces["remove_confidence"] = seen.probs[:, 0].tolist()
         per_face["remove_l1"] = ((out - es.no_glasses).abs() / 2).flatten(1).mean(1).double()
         per_face["remove_mse"] = masked_sq_error(out, es.no_glasses)
         ssim = ssim_map(out, es.no_glasses)
@@ -299,15 +311,22 @@ def world_metrics(
         "by_group": {g: _aggregate(per_face, idx) for g, idx in groups.items() if idx.numel()},
         "counts": {g: int(idx.numel()) for g, idx in groups.items()},
     }
-    if add is not None and len(result["by_group"]) > 1:
-        rates = [v["add_success"] for v in result["by_group"].values()]
-        result["overall"]["add_success_group_gap"] = max(rates) - min(rates)
+    for direction in ("add", "remove"):
+        if f"{direction}_success" in per_face and len(result["by_group"]) > 1:
+            rates = [v[f"{direction}_success"] for v in result["by_group"].values()]
+            result["overall"][f"{direction}_success_group_gap"] = max(rates) - min(rates)
+    if keep_faces:
+        for key, values in per_face.items():
+            if key.endswith("_success") or key.endswith("_identity_mse"):
+                name = key.replace("_mse", "_psnr")
+                faces[name] = [psnr_from_mse(float(v)) for v in values] if key.endswith("_mse") else values.tolist()
+        result["faces"] = faces
     return result
 
 
 # --- reports ------------------------------------------------------------------------------
 
-_PERCENT = ("add_success", "remove_success", "add_style_success", "add_success_group_gap")
+_PERCENT = ("add_success", "remove_success", "add_style_success")
 
 
 def _fmt(key: str, value: float) -> str:
@@ -341,12 +360,15 @@ class WorldMetric:
     model's domain names to these (``{A: no_glasses, B: glasses}``). When the add tasks
     target glasses styles, ``add_style_success/<style>`` is reported for each, and the
     plain add runs into ``add_style`` (default: the first). Latent-guided tasks use the
-    codes drawn from ``seed``; reference-guided ones are not used.
+    codes drawn from ``seed``; reference-guided ones are not used. ``keep_faces`` writes each
+    face's numbers into the details (``metrics.json``), to find the worst faces.
     """
 
     def __init__(self, n: int = 200, size: int | None = None, add_style: str | None = None, batch_size: int = 32,
-                 seed: int | None = None, domains: dict[str, str] | None = None, oracle_path: str | None = None) -> None:
+                 seed: int | None = None, domains: dict[str, str] | None = None, oracle_path: str | None = None,
+                 keep_faces: bool = False) -> None:
         self.n, self.size, self.add_style, self.batch_size = int(n), size, add_style, int(batch_size)
+        self.keep_faces = bool(keep_faces)
         self.seed, self.domains, self.oracle_path = seed, dict(domains or {}), oracle_path
 
     def _translators(self, context: Any) -> tuple[Translator | None, Translator | None, list[str] | None]:
@@ -391,7 +413,7 @@ class WorldMetric:
 
         add, remove, target_styles = self._translators(context)
         result = world_metrics(add, remove, target_styles=target_styles, n=self.n, size=int(self.size or context.size),
-                               batch_size=self.batch_size, oracle=load_oracle(self.oracle_path))
+                               batch_size=self.batch_size, oracle=load_oracle(self.oracle_path), keep_faces=self.keep_faces)
         context.report.details["world"] = result
         context.report.tables.append(("Glasses world", to_markdown(result)))
         context.report.counts.update({"faces": int(result["n"]), **{f"faces/{g}": c for g, c in result["counts"].items()}})

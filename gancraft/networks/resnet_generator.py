@@ -39,6 +39,8 @@ class ResnetGenerator(nn.Module):
     fourth output channel, a sigmoid mask ``a``, and returns ``a * rgb + (1 - a) * x``:
     the generator repaints only where it needs to (the eye band, for glasses) and passes
     every other pixel through, which answers the paper's tone shifts and lost detail.
+    Its buffer ``attention_weight`` (1 by default) mixes in the plain output while a training
+    schedule warms the attention up.
     """
 
     def __init__(
@@ -87,9 +89,13 @@ class ResnetGenerator(nn.Module):
         self.attention = attention
         out_conv = nn.Conv2d(ngf, out_channels + int(attention), 7)
         self.head = nn.Sequential(nn.ReflectionPad2d(3), out_conv) if attention else nn.Sequential(nn.ReflectionPad2d(3), out_conv, nn.Tanh())
+        if attention:
+            # the blend's share of the output (1: the attention blend alone); a training schedule may
+            # lower it (CycleGAN's attention_warmup). Not saved: a trained generator blends fully.
+            self.register_buffer("attention_weight", torch.ones(()), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.head(self.up(self.blocks(self.down(self.stem(x)))))
         if not self.attention:
             return y
-        return attention_blend(y, x)
+        return attention_blend(y, x, self.attention_weight)

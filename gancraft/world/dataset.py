@@ -23,11 +23,13 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset
 
+from gancraft.data.balance import GroupBalancer
 from gancraft.data.image_sets import ImageSet
 from gancraft.data.sampling import SampleKey, item_generator, unpack_key
 from gancraft.data.transforms import ImageTransform
 from gancraft.core.errors import ConfigError
 from gancraft.core.registry import DATASETS
+from gancraft.world.face import sample_face
 from gancraft.world.render import Render, check_size, check_style, render_face, render_variants, style_for_seed
 from gancraft.world.styles import GLASSES_STYLES, NO_GLASSES, STYLES
 
@@ -43,6 +45,8 @@ SEED_BASES: dict[tuple[str, str], int] = {
     ("oracle", "heldout"): 20_000_000,
 }
 MAX_FACES = 1_000_000
+#: face attributes that ``balance_by`` can balance training draws over
+FACE_ATTRIBUTES = ("tone_group", "monk", "face_shape", "hair_style", "hair_colour", "expression")
 SPLITS = ("train", "test")
 MODES = ("unpaired", "domains")
 
@@ -83,6 +87,7 @@ class GlassesWorld(Dataset):
         crop_size: int | None = None,
         flip: bool | None = None,
         train: bool | None = None,
+        balance_by: str | None = None,
     ) -> None:
         if mode not in MODES:
             raise ConfigError(f"glasses_world mode {mode!r} is unknown; use one of {', '.join(MODES)}")
@@ -107,6 +112,15 @@ class GlassesWorld(Dataset):
         self.train = split == "train" if train is None else bool(train)
         load = int(load_size or self.size)
         self.transform = ImageTransform(load, int(crop_size or load), self.train if flip is None else bool(flip), self.train)
+        self.balance_by = balance_by
+        self.balance: tuple[GroupBalancer, GroupBalancer] | None = None
+        if balance_by is not None:
+            if balance_by not in FACE_ATTRIBUTES:
+                raise ConfigError(f"glasses_world balance_by={balance_by} is not a face attribute; use one of {', '.join(FACE_ATTRIBUTES)}")
+            if mode != "unpaired":
+                raise ConfigError("glasses_world balance_by works in unpaired mode (domains mode already balances its domains)")
+            self.balance = tuple(GroupBalancer([str(getattr(sample_face(self.seed_of(i, part)), balance_by)) for i in range(self.n)], balance_by)
+                                 for part in ("A", "B"))  # type: ignore[assignment]
 
     def __len__(self) -> int:
         return self.n
@@ -124,8 +138,11 @@ class GlassesWorld(Dataset):
             domain = self.domains[self.labels[index]]
             image = render_face(self.seed_of(index, "domains"), self.size, domain).image
             return {"image": self.transform(image, g), "label": torch.tensor(self.labels[index], dtype=torch.long)}
+        if self.balance is not None and self.train:
+            index, partner = self.balance[0].draw(g), self.balance[1].draw(g)
+        else:
+            partner = int(torch.randint(0, self.n, (), generator=g)) if self.train else index
         a = render_face(self.seed_of(index, "A"), self.size, None).image
-        partner = int(torch.randint(0, self.n, (), generator=g)) if self.train else index
         b_seed = self.seed_of(partner, "B")
         b = render_face(b_seed, self.size, style_for_seed(b_seed, self.styles)).image
         return {"A": self.transform(a, g), "B": self.transform(b, g)}

@@ -89,3 +89,21 @@ def test_extra_state_holds_the_pools() -> None:
     model.train_step(batch(), 0)
     state = model.extra_state()
     assert int(state["pool_A.count"]) == 1 and state["pool_B.images"].shape == (1, 3, 32, 32)
+
+
+def test_attention_warmup_ramps_the_blend_in_over_its_steps() -> None:
+    attention = {**TINY, "generator": {**TINY["generator"], "attention": True}}
+    model = make_model(**attention, attention_warmup=4)
+    for step, expected in ((0, 0.0), (1, 0.25), (3, 0.75), (4, 1.0), (9, 1.0)):
+        model.train_step(batch(), step)
+        assert model.G_A.attention_weight.item() == model.G_B.attention_weight.item() == expected
+    untouched = make_model(**attention)
+    untouched.train_step(batch(), 0)
+    assert untouched.G_A.attention_weight.item() == 1.0  # no warm-up: the blend from the first step
+
+
+def test_attention_warmup_needs_an_attention_generator() -> None:
+    with pytest.raises(ConfigError, match="attention generator"):
+        CycleGAN(**TINY, attention_warmup=10)
+    with pytest.raises(ConfigError, match=">= 0"):
+        CycleGAN(**TINY, attention_warmup=-1)

@@ -73,3 +73,17 @@ def test_attention_generator_blends_with_the_input() -> None:
         y = g.head(g.up(g.blocks(g.down(g.stem(x)))))
         assert torch.allclose(g(x), torch.tanh(y[:, :3]), atol=1e-6)
     assert g(x).shape == x.shape
+
+
+def test_attention_weight_mixes_the_plain_output_in() -> None:
+    torch.manual_seed(0)
+    g = ResnetGenerator(ngf=4, n_blocks=1, attention=True)
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        y = g.head(g.up(g.blocks(g.down(g.stem(x)))))
+        blend, plain = g(x), torch.tanh(y[:, :3])
+        g.attention_weight.fill_(0.0)  # the start of a warm-up: the plain generator
+        assert torch.allclose(g(x), plain, atol=1e-6)
+        g.attention_weight.fill_(0.25)
+        assert torch.allclose(g(x), 0.25 * blend + 0.75 * plain, atol=1e-6)
+    assert "attention_weight" not in g.state_dict()  # a trained generator always blends fully
