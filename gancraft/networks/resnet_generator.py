@@ -99,3 +99,9 @@ class ResnetGenerator(nn.Module):
         if not self.attention:
             return y
         return attention_blend(y, x, self.attention_weight)
+
+    def mask(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, 1, H, W)``: where an attention generator repaints ``x`` (1) and where it passes it through (0)."""
+        if not self.attention:
+            raise ConfigError("mask() needs an attention generator (attention=true)")
+        return torch.sigmoid(self.head(self.up(self.blocks(self.down(self.stem(x)))))[:, -1:])

@@ -87,3 +87,16 @@ def test_attention_weight_mixes_the_plain_output_in() -> None:
         g.attention_weight.fill_(0.25)
         assert torch.allclose(g(x), 0.25 * blend + 0.75 * plain, atol=1e-6)
     assert "attention_weight" not in g.state_dict()  # a trained generator always blends fully
+
+
+def test_mask_is_the_blend_weight_of_the_output() -> None:
+    torch.manual_seed(0)
+    g = ResnetGenerator(ngf=4, n_blocks=1, attention=True)
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        a = g.mask(x)
+        y = g.head(g.up(g.blocks(g.down(g.stem(x)))))
+        assert a.shape == (2, 1, 32, 32)
+        assert torch.allclose(g(x), a * torch.tanh(y[:, :3]) + (1 - a) * x, atol=1e-6)
+    with pytest.raises(ConfigError, match="attention generator"):
+        ResnetGenerator(ngf=4, n_blocks=1).mask(x)
