@@ -214,9 +214,8 @@ def _cell(result: dict[str, Any], table: str, d: str, kind: str = "") -> str:
     return f"{100 * v:.1f} %" if kind == "%" else f"{v:.2f} dB" if kind == "dB" else f"{v:.3f}"
 
 
-def style_table(result: dict[str, Any]) -> str:
-    """A Markdown table: one row per domain, accuracy (latent, reference), reference-guided fidelity
-    against the ground truth, identity and diversity (the model's, the world's, their ratio)."""
+def style_rows(result: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """``(header, rows)`` of the style table, formatted: one row per domain, then the means."""
     lpips = "diversity_lpips" in result
     columns = [("latent-guided", "latent_accuracy", "%"), ("reference-guided", "reference_accuracy", "%"),
                ("reference frame colour", "reference_frame_colour", "%"), ("reference band PSNR", "reference_band_psnr", "dB"),
@@ -226,7 +225,13 @@ def style_table(result: dict[str, Any]) -> str:
     rows = [[d, *(_cell(result, table, d, kind) for _, table, kind in columns)] for d in result["domains"]]
     means = {table: {"mean": result[f"{table}_mean"]} for _, table, _ in columns if f"{table}_mean" in result}
     rows.append(["mean", *(_cell(means, table, "mean", kind) if table in means else "" for _, table, kind in columns)])
-    return markdown_table(["domain", *(name for name, _, _ in columns)], rows)
+    return ["domain", *(name for name, _, _ in columns)], rows
+
+
+def style_table(result: dict[str, Any]) -> str:
+    """A Markdown table: one row per domain, accuracy (latent, reference), reference-guided fidelity
+    against the ground truth, identity and diversity (the model's, the world's, their ratio)."""
+    return markdown_table(*style_rows(result))
 
 
 @METRICS.register("world_styles")
