@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # CPU-friendly defaults for this repository's own commands; users on GPUs run `gancraft` directly.
 export OMP_NUM_THREADS ?= 2
 
-.PHONY: setup demo test test-all bench bench-gpu clean
+.PHONY: setup demo demo-styles test test-all bench bench-gpu clean
 
 setup: $(STAMP)
 
@@ -20,6 +20,10 @@ $(STAMP): pyproject.toml Makefile
 
 demo: $(STAMP)
 	$(BIN)/python -m gancraft.demo
+
+# StarGAN v2 glasses styles on the CPU recipe: runs/demo-styles/report.html
+demo-styles: $(STAMP)
+	$(BIN)/python -m gancraft.demo_styles
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow" -q

@@ -115,8 +115,9 @@ def band_limits(face: FaceParams, aa: float) -> tuple[float, float]:
     return face.eye_y - 1.25 * r - margin, face.eye_y + 1.1 * r + margin
 
 
-def draw_glasses(layer: FaceLayer, g: GlassesParams) -> tuple[np.ndarray, np.ndarray]:
-    """Composite ``g`` over ``layer``: returns the float image and the bool glasses mask."""
+def draw_glasses(layer: FaceLayer, g: GlassesParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Composite ``g`` over ``layer``: returns the float image, the bool glasses mask and the bool
+    frame mask (pixels at least half covered by the frame, whatever its colour)."""
     p, u, v, aa = layer.params, layer.u, layer.v, layer.aa
     r = lens_radius(p, g)
     t = max(g.thickness, 0.9 * aa)
@@ -178,4 +179,5 @@ def draw_glasses(layer: FaceLayer, g: GlassesParams) -> tuple[np.ndarray, np.nda
     frame_alpha = ring * (0.6 if g.frame_colour == "crystal" else 1.0)
     img = lerp(img, np.clip(frame_img, 0, 1).astype(F32), frame_alpha.astype(F32))
     mask = (tint_alpha > 0) | (refl > 0) | (frame_alpha > 0)
-    return img, mask
+    frame_mask = ring >= 0.5 if (ring >= 0.5).any() else ring > 0  # a sub-pixel frame has no half-covered pixel
+    return img, mask, frame_mask

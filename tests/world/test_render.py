@@ -100,3 +100,26 @@ def test_sizes_are_checked_and_styles_are_checked() -> None:
         render_face(0, 16)
     with pytest.raises(ConfigError, match="unknown glasses style"):
         render_face(0, 64, "monocle")
+
+
+def test_a_face_wears_another_faces_glasses() -> None:
+    from dataclasses import replace
+
+    from gancraft.world.glasses import sample_glasses
+    from gancraft.world.render import render_with_glasses
+
+    theirs = sample_glasses(8, "cat_eye")
+    r = render_face(3, 48, glasses=theirs)
+    own, base = render_face(3, 48, "cat_eye"), render_face(3, 48)
+    assert r.meta["seed"] == 3 and r.meta["style"] == "cat_eye" and r.meta["glasses"]["frame_colour"] == theirs.frame_colour
+    assert not np.array_equal(r.image, own.image)  # other glasses on the same face
+    assert np.array_equal(r.image[~r.mask], base.image[~r.mask])  # ... and the same face
+    assert np.array_equal(render_face(3, 48, "cat_eye", glasses=sample_glasses(3, "cat_eye")).image, own.image)
+    # the frame mask lies on the glasses, and a new frame colour changes exactly the frame
+    assert r.frame.any() and not (r.frame & ~r.mask).any() and not base.frame.any()
+    other = "red" if theirs.frame_colour != "red" else "navy"
+    recoloured, plain = render_with_glasses(3, 48, [replace(theirs, frame_colour=other), None])
+    assert np.array_equal(recoloured.frame, r.frame) and np.array_equal(plain.image, base.image)
+    assert (recoloured.image != r.image).any(-1)[r.frame].mean() > 0.9
+    with pytest.raises(ConfigError, match="disagree"):
+        render_face(3, 48, "round", glasses=theirs)
