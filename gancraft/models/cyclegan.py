@@ -15,9 +15,9 @@ import torch
 
 from gancraft.models.base import GANModel, adam, set_requires_grad
 from gancraft.models.image_pool import ImagePool
-from gancraft.models.schedules import linear_decay
+from gancraft.models.schedules import linear_decay, warmup_factor
 from gancraft.models.tasks import TranslationTask
-from gancraft.networks.layers import init_weights
+from gancraft.networks.layers import init_weights, set_attention_weight
 from gancraft.core.registry import LOSSES, MODELS, NETWORKS
 from gancraft.core.errors import ConfigError
 
@@ -153,9 +153,8 @@ class CycleGAN(GANModel):
         step 1,000 (identity PSNR 60-78 dB, no glasses drawn) with BCE and with LSGAN. Starting as the plain generator (which learns
         to draw glasses) and fading the blend in lets the mask learn where to open.
         """
-        weight = min(1.0, step / self.attention_warmup)
         for g in (self.G_A, self.G_B):
-            g.attention_weight.fill_(weight)
+            set_attention_weight(g, warmup_factor(step, self.attention_warmup))
 
     def _discriminator_loss(self, D: torch.nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         """``0.5 * (loss(D(real), real) + loss(D(fake), fake))``; one batched pass when D's norm is per sample."""

@@ -1,4 +1,4 @@
-"""Learning-rate schedules."""
+"""Learning-rate and warm-up schedules."""
 
 from __future__ import annotations
 
@@ -21,3 +21,8 @@ def linear_decay(
         return 1.0 - max(0, e + 1 - n_constant) / float(n_decay + 1)
 
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def warmup_factor(step: int, steps: int) -> float:
+    """``step / steps``, capped at 1: a linear warm-up over ``steps`` (0: none, always 1)."""
+    return 1.0 if steps <= 0 else min(1.0, step / steps)

@@ -80,3 +80,12 @@ def attention_blend(output: torch.Tensor, x: torch.Tensor, weight: torch.Tensor 
     if isinstance(weight, float) and weight == 1.0:
         return blend
     return weight * blend + (1 - weight) * rgb
+
+
+def set_attention_weight(net: torch.nn.Module, weight: float) -> None:
+    """Set every ``attention_weight`` buffer in ``net`` (the blend's share of an attention generator's
+    output, see :func:`attention_blend`) to ``weight``."""
+    for module in net.modules():
+        buffer = getattr(module, "attention_weight", None)
+        if isinstance(buffer, torch.Tensor):
+            buffer.fill_(weight)

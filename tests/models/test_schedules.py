@@ -27,3 +27,10 @@ def test_reference_linear_rule_by_epoch() -> None:
 def test_step_based_rule() -> None:
     values = lrs(2, 2, unit=1, steps=4)
     assert values == pytest.approx([1.0, 1.0, 2 / 3, 1 / 3])
+
+
+def test_warmup_factor_is_linear_then_one() -> None:
+    from gancraft.models.schedules import warmup_factor
+
+    assert [warmup_factor(s, 4) for s in (0, 1, 2, 4, 10)] == [0.0, 0.25, 0.5, 1.0, 1.0]
+    assert warmup_factor(0, 0) == 1.0  # no warm-up
