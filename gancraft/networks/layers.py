@@ -68,14 +68,18 @@ def count_parameters(net: nn.Module) -> int:
     return sum(p.numel() for p in net.parameters())
 
 
-def attention_blend(output: torch.Tensor, x: torch.Tensor, weight: torch.Tensor | float = 1.0) -> torch.Tensor:
+def attention_blend(output: torch.Tensor, x: torch.Tensor, weight: torch.Tensor | float = 1.0, detach_mask: bool = False) -> torch.Tensor:
     """``(B, C+1, H, W)`` raw output -> ``a * tanh(rgb) + (1 - a) * x`` with the sigmoid mask ``a``
     in the last channel: the generator repaints where it must and passes every other pixel of
     ``x`` through (after AttentionGAN/GANimation; not in the reference networks).
 
     ``weight`` < 1 mixes in the plain output ``tanh(rgb)``: ``weight * blend + (1 - weight) * tanh(rgb)``,
-    the attention warm-up (see :class:`~gancraft.models.cyclegan.CycleGAN`'s ``attention_warmup``)."""
+    the attention warm-up (see :class:`~gancraft.models.cyclegan.CycleGAN`'s ``attention_warmup``).
+    ``detach_mask``: the same values, but no gradient reaches the mask through this output
+    (CycleGAN's ``mask_gradient: adversarial``)."""
     rgb, mask = torch.tanh(output[:, :-1]), torch.sigmoid(output[:, -1:])
+    if detach_mask:
+        mask = mask.detach()
     blend = mask * rgb + (1 - mask) * x
     if isinstance(weight, float) and weight == 1.0:
         return blend

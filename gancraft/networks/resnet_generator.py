@@ -95,13 +95,17 @@ class ResnetGenerator(nn.Module):
             self.register_buffer("attention_weight", torch.ones(()), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.head(self.up(self.blocks(self.down(self.stem(x)))))
+        y = self.raw(x)
         if not self.attention:
             return y
         return attention_blend(y, x, self.attention_weight)
+
+    def raw(self, x: torch.Tensor) -> torch.Tensor:
+        """The output before any blend: the image, or with ``attention`` the rgb logits and the mask logit."""
+        return self.head(self.up(self.blocks(self.down(self.stem(x)))))
 
     def mask(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, 1, H, W)``: where an attention generator repaints ``x`` (1) and where it passes it through (0)."""
         if not self.attention:
             raise ConfigError("mask() needs an attention generator (attention=true)")
-        return torch.sigmoid(self.head(self.up(self.blocks(self.down(self.stem(x)))))[:, -1:])
+        return torch.sigmoid(self.raw(x)[:, -1:])

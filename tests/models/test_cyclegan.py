@@ -107,3 +107,45 @@ def test_attention_warmup_needs_an_attention_generator() -> None:
         CycleGAN(**TINY, attention_warmup=10)
     with pytest.raises(ConfigError, match=">= 0"):
         CycleGAN(**TINY, attention_warmup=-1)
+
+
+def _mask_grad(model: CycleGAN) -> float:
+    """The gradient that reached G_A's mask channel (the last output channel of its head)."""
+    conv = model.G_A.head[1]
+    return float(conv.weight.grad[-1].abs().sum() + conv.bias.grad[-1].abs())
+
+
+@pytest.mark.parametrize("identity", [True, False])
+def test_adversarial_mask_gradient_keeps_reconstruction_losses_off_the_mask(identity: bool) -> None:
+    attention = {**TINY, "generator": {**TINY["generator"], "attention": True}}
+    isolated = make_model(**attention, mask_gradient="adversarial", lambda_identity=0.5 if identity else 0.0)
+    plain = make_model(**attention, lambda_identity=0.5 if identity else 0.0)
+    real_A, real_B = batch()["A"], batch()["B"]
+    fake_B, fake_A, rec_A, rec_B, idt_A, idt_B, masks = isolated._generate_adversarial_masks(real_A, real_B, identity)
+    same = plain._generate(real_A, real_B, identity)  # same weights (seed 0): the same values
+    for a, b in zip((fake_B, fake_A, rec_A, rec_B, idt_A, idt_B), same):
+        assert (a is None and b is None) or torch.allclose(a, b, atol=1e-6)
+    assert torch.allclose(masks[0], isolated.G_A.mask(real_A))
+    # the cycle (and identity) losses reach G_A's rgb but not its mask ...
+    (rec_A - real_A).abs().mean().add((idt_A - real_B).abs().mean() if identity else 0).backward()
+    assert _mask_grad(isolated) == 0.0 and float(isolated.G_A.head[1].weight.grad[:3].abs().sum()) > 0
+    # ... while the adversarial output does move the mask, and without isolation the cycle does too
+    isolated.G_A.zero_grad()
+    fake_B, *_ = isolated._generate_adversarial_masks(real_A, real_B, identity)
+    fake_B.mean().backward()
+    assert _mask_grad(isolated) > 0
+    rec = plain._generate(real_A, real_B, identity)[2]
+    (rec - real_A).abs().mean().backward()
+    assert _mask_grad(plain) > 0
+
+
+def test_mask_loss_is_logged_and_needs_the_adversarial_mask_gradient() -> None:
+    attention = {**TINY, "generator": {**TINY["generator"], "attention": True}}
+    logs = make_model(**attention, mask_gradient="adversarial", lambda_mask=2.0).train_step(batch(), 0)
+    assert 0 < float(logs["mask_A"]) <= 2.0 and 0 < float(logs["mask_B"]) <= 2.0  # 2 x a mean mask in (0, 1)
+    with pytest.raises(ConfigError, match="mask_gradient=adversarial"):
+        CycleGAN(**attention, lambda_mask=1.0)
+    with pytest.raises(ConfigError, match="attention generator"):
+        CycleGAN(**TINY, mask_gradient="adversarial")
+    with pytest.raises(ConfigError, match="one of all, adversarial"):
+        CycleGAN(**attention, mask_gradient="some")
