@@ -157,8 +157,8 @@ def _celeba(root: Path) -> None:
     """A tiny CelebA: img_align_celeba/, list_attr_celeba.txt, list_eval_partition.txt."""
     _faces(root / "img_align_celeba", 6, seed=40)
     files = sorted(p.name for p in (root / "img_align_celeba").iterdir())
-    rows = [f"{f} {'1' if i % 2 else '-1'}" for i, f in enumerate(files)]
-    (root / "list_attr_celeba.txt").write_text(f"{len(files)}\nEyeglasses\n" + "\n".join(rows) + "\n")
+    rows = [f"{f} {'1' if i % 2 else '-1'} {'1' if i % 3 else '-1'}" for i, f in enumerate(files)]
+    (root / "list_attr_celeba.txt").write_text(f"{len(files)}\nEyeglasses Pale_Skin\n" + "\n".join(rows) + "\n")
     (root / "list_eval_partition.txt").write_text("\n".join(f"{f} {0 if i < 4 else 2}" for i, f in enumerate(files)) + "\n")
 
 

@@ -130,7 +130,10 @@ class CycleGAN(GANModel):
                 logs["idt_A"] = self.identity_loss(idt_A, real_B) * self.lambda_B * self.lambda_identity
                 logs["idt_B"] = self.identity_loss(idt_B, real_A) * self.lambda_A * self.lambda_identity
             if masks is not None and self.lambda_mask > 0:
-                logs["mask_A"], logs["mask_B"] = (m.mean() * self.lambda_mask for m in masks)
+                # faded in with the blend: while the blend's share is small, so is the mask's say in
+                # the output, and an unscaled penalty closes it before the adversarial loss can open it
+                weight = self.lambda_mask * warmup_factor(step, self.attention_warmup)
+                logs["mask_A"], logs["mask_B"] = (m.mean() * weight for m in masks)
         loss_G = sum(logs.values())
         precision.backward(loss_G)
         precision.step(opt_G)
