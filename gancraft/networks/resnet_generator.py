@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -91,8 +93,15 @@ class ResnetGenerator(nn.Module):
         self.head = nn.Sequential(nn.ReflectionPad2d(3), out_conv) if attention else nn.Sequential(nn.ReflectionPad2d(3), out_conv, nn.Tanh())
         if attention:
             # the blend's share of the output (1: the attention blend alone); a training schedule may
-            # lower it (CycleGAN's attention_warmup). Not saved: a trained generator blends fully.
-            self.register_buffer("attention_weight", torch.ones(()), persistent=False)
+            # lower it (CycleGAN's attention_warmup). Saved, so that a checkpoint taken during the
+            # warm-up translates as the model did when it was taken.
+            self.register_buffer("attention_weight", torch.ones(()))
+
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, *args: Any, **kwargs: Any) -> None:
+        # checkpoints from before the warm-up existed have no attention_weight: they blend fully
+        if self.attention and prefix + "attention_weight" not in state_dict:
+            state_dict[prefix + "attention_weight"] = torch.ones(())
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.raw(x)

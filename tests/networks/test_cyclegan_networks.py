@@ -86,7 +86,14 @@ def test_attention_weight_mixes_the_plain_output_in() -> None:
         assert torch.allclose(g(x), plain, atol=1e-6)
         g.attention_weight.fill_(0.25)
         assert torch.allclose(g(x), 0.25 * blend + 0.75 * plain, atol=1e-6)
-    assert "attention_weight" not in g.state_dict()  # a trained generator always blends fully
+    # saved, so a checkpoint taken during a warm-up translates as it did then ...
+    restored = ResnetGenerator(ngf=4, n_blocks=1, attention=True)
+    restored.load_state_dict(g.state_dict())
+    assert restored.attention_weight.item() == 0.25
+    # ... and a checkpoint from before the warm-up existed loads, blending fully
+    old = {k: v for k, v in g.state_dict().items() if k != "attention_weight"}
+    restored.load_state_dict(old)
+    assert restored.attention_weight.item() == 1.0
 
 
 def test_mask_is_the_blend_weight_of_the_output() -> None:
