@@ -116,7 +116,9 @@ class CycleGAN(GANModel):
         identity = self.lambda_identity > 0
         with precision.autocast():
             if self.mask_gradient == "adversarial":
-                fake_B, fake_A, rec_A, rec_B, idt_A, idt_B, masks = self._generate_adversarial_masks(real_A, real_B, identity)
+                # the masks learn once the warm-up is over (before it they stay as initialised)
+                learning = step >= self.attention_warmup
+                fake_B, fake_A, rec_A, rec_B, idt_A, idt_B, masks = self._generate_adversarial_masks(real_A, real_B, identity, learning)
             else:
                 fake_B, fake_A, rec_A, rec_B, idt_A, idt_B = self._generate(real_A, real_B, identity)
                 masks = None
@@ -130,10 +132,7 @@ class CycleGAN(GANModel):
                 logs["idt_A"] = self.identity_loss(idt_A, real_B) * self.lambda_B * self.lambda_identity
                 logs["idt_B"] = self.identity_loss(idt_B, real_A) * self.lambda_A * self.lambda_identity
             if masks is not None and self.lambda_mask > 0:
-                # faded in with the blend: while the blend's share is small, so is the mask's say in
-                # the output, and an unscaled penalty closes it before the adversarial loss can open it
-                weight = self.lambda_mask * warmup_factor(step, self.attention_warmup)
-                logs["mask_A"], logs["mask_B"] = (m.mean() * weight for m in masks)
+                logs["mask_A"], logs["mask_B"] = (m.mean() * (self.lambda_mask if learning else 0.0) for m in masks)
         loss_G = sum(logs.values())
         precision.backward(loss_G)
         precision.step(opt_G)
@@ -173,20 +172,24 @@ class CycleGAN(GANModel):
             return list(G.raw(torch.cat(inputs)).split(inputs[0].shape[0]))
         return [G.raw(x) for x in inputs]
 
-    def _generate_adversarial_masks(self, real_A: torch.Tensor, real_B: torch.Tensor, identity: bool) -> tuple[Any, ...]:
+    def _generate_adversarial_masks(self, real_A: torch.Tensor, real_B: torch.Tensor, identity: bool,
+                                    learning: bool = True) -> tuple[Any, ...]:
         """As :meth:`_generate`, plus the two translations' masks; the masks learn from the adversarial
         loss (and ``lambda_mask``) only: every output that no discriminator judges (identity,
         reconstruction, and the translations as they enter the cycle) blends with a detached mask.
+        With ``learning`` false (during the warm-up) no output moves the masks.
 
         Why: passing the input through (mask 0) satisfies the cycle and identity losses exactly, so
         their gradient closes the mask wherever the generator is not yet right, the band included;
         a closed sigmoid mask then gets no gradient and never reopens. Measured on the CPU recipe:
         with the warm-up alone the mask closed again within 300 steps of the blend reaching full
-        weight (identity PSNR 100 dB, no glasses drawn). The values are the same either way; only
-        which loss may move the mask changes.
+        weight (identity PSNR 100 dB, no glasses drawn). The adversarial loss alone closes it too
+        while the generator's own pixels are worse than the input (early in training: mean mask
+        0.05 by step 100), hence no mask learning until the warm-up has taught the generator to
+        draw. The values are the same either way; only which loss may move the mask changes.
         """
         def blend(raw: torch.Tensor, x: torch.Tensor, G: torch.nn.Module, judged: bool) -> torch.Tensor:
-            return attention_blend(raw, x, G.attention_weight, detach_mask=not judged)
+            return attention_blend(raw, x, G.attention_weight, detach_mask=not (judged and learning))
 
         raw_A = self._raw(self.G_A, [real_A, real_B] if identity else [real_A])
         fake_B, fake_B_cycle = blend(raw_A[0], real_A, self.G_A, True), blend(raw_A[0], real_A, self.G_A, False)

@@ -144,8 +144,17 @@ def test_mask_loss_is_logged_and_needs_the_adversarial_mask_gradient() -> None:
     logs = make_model(**attention, mask_gradient="adversarial", lambda_mask=2.0).train_step(batch(), 0)
     assert 0 < float(logs["mask_A"]) <= 2.0 and 0 < float(logs["mask_B"]) <= 2.0  # 2 x a mean mask in (0, 1)
     warming = make_model(**attention, mask_gradient="adversarial", lambda_mask=2.0, attention_warmup=4)
-    assert float(warming.train_step(batch(), 0)["mask_A"]) == 0.0  # faded in with the blend
-    assert 0 < float(warming.train_step(batch(), 2)["mask_A"]) <= 1.0
+    assert float(warming.train_step(batch(), 3)["mask_A"]) == 0.0  # the masks do not learn during the warm-up
+    assert 0 < float(warming.train_step(batch(), 4)["mask_A"]) <= 2.0
+
+
+def test_masks_get_no_gradient_during_the_warm_up() -> None:
+    attention = {**TINY, "generator": {**TINY["generator"], "attention": True}}
+    model = make_model(**attention, mask_gradient="adversarial")
+    real_A, real_B = batch()["A"], batch()["B"]
+    fake_B, *_ = model._generate_adversarial_masks(real_A, real_B, True, learning=False)
+    fake_B.mean().backward()
+    assert _mask_grad(model) == 0.0 and float(model.G_A.head[1].weight.grad[:3].abs().sum()) > 0
     with pytest.raises(ConfigError, match="mask_gradient=adversarial"):
         CycleGAN(**attention, lambda_mask=1.0)
     with pytest.raises(ConfigError, match="attention generator"):
