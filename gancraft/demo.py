@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from gancraft.core.errors import GancraftError
@@ -134,18 +134,24 @@ def _fmt(value: float) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def demo_main(run: Callable[[Path, list[str]], Path], default_out: str, name: str, argv: Sequence[str] | None = None) -> int:
+    """A demo's command line: ``[out=DIR] [key=value recipe overrides ...]``; 0 on success, 2 on a user error."""
     from gancraft.cli import parse_key_values
 
     words = list(sys.argv[1:] if argv is None else argv)
     try:
-        out = Path(parse_key_values([w for w in words if w.startswith("out=")]).get("out", "runs/demo"))
-        report = run_demo(out, [w for w in words if not w.startswith("out=")])
+        out = Path(parse_key_values([w for w in words if w.startswith("out=")]).get("out", default_out))
+        report = run(out, [w for w in words if not w.startswith("out=")])
     except GancraftError as err:
-        print(f"gancraft demo: error: {err}", file=sys.stderr)
+        print(f"gancraft {name}: error: {err}", file=sys.stderr)
         return 2
     print(f"report: {report}")
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m gancraft.demo [out=runs/demo] [key=value ...]``."""
+    return demo_main(run_demo, "runs/demo", "demo", argv)
 
 
 if __name__ == "__main__":

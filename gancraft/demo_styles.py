@@ -11,13 +11,11 @@ the training run (``resume=auto``).
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from gancraft.core.errors import GancraftError
 
 RECIPE = "stargan_v2_glasses_styles_cpu"
 
@@ -74,17 +72,9 @@ def run_demo_styles(out: Path, overrides: Sequence[str] = (), evaluation: Mappin
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m gancraft.demo_styles [out=DIR] [key=value ...]``: 0 on success, 2 on a user error."""
-    from gancraft.cli import parse_key_values
+    from gancraft.demo import demo_main
 
-    words = list(sys.argv[1:] if argv is None else argv)
-    try:
-        out = Path(parse_key_values([w for w in words if w.startswith("out=")]).get("out", "runs/demo-styles"))
-        report = run_demo_styles(out, [w for w in words if not w.startswith("out=")])
-    except GancraftError as err:
-        print(f"gancraft demo-styles: error: {err}", file=sys.stderr)
-        return 2
-    print(f"report: {report}")
-    return 0
+    return demo_main(run_demo_styles, "runs/demo-styles", "demo-styles", argv)
 
 
 if __name__ == "__main__":
