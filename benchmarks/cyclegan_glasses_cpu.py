@@ -1,11 +1,13 @@
 """The shipped CPU CycleGAN recipe, measured as the docs state it: several seeds, held-out faces.
 
-    python benchmarks/cyclegan_glasses_cpu.py [seeds=0,1,2] [threads=2] [n=200] [generator=recipe|reference]
+    python benchmarks/cyclegan_glasses_cpu.py [seeds=0,1,2] [threads=2] [jobs=1] [n=200] [generator=recipe|reference]
         [out=benchmarks/results/cyclegan_glasses_cpu.json] [runs=runs/bench_cyclegan] [key=value recipe overrides ...]
 
 For each seed: train ``recipe=cyclegan_glasses_cpu seed=S`` from scratch (timed, nothing else
 in the timed part), then run the ``world`` protocol (``n`` held-out faces, seeds never used in
-training) on the last three checkpoints. ``generator=reference`` trains the reference-style
+training) on the last three checkpoints. ``jobs=2`` trains two seeds at a time, each in its own
+process with ``threads`` threads (on a 2-core machine: ``jobs=2 threads=1``; each run's wall time
+is then that of one core, not of the quiet 2-core machine). ``generator=reference`` trains the reference-style
 generator instead (transposed convolutions, no attention), on the same seeds and data.
 The JSON holds per seed the final checkpoint's whole ``world`` result, the success rates of
 the last three checkpoints, the training wall time and steps; with the machine and command.
@@ -55,8 +57,29 @@ def measure_seed(seed: int, run_dir: Path, overrides: list[str], n: int) -> dict
             "final": result, "last_checkpoints": per_checkpoint, "max_swing_last_checkpoints": swings}
 
 
+def run_in_processes(seeds: list[int], jobs: int, argv: list[str], out: Path) -> list[dict]:
+    """Each seed in its own process (this script with ``seeds=S``), ``jobs`` at a time; their results in order."""
+    import json
+    import subprocess
+
+    parts = {s: out.with_name(f"{out.stem}.seed{s}.json") for s in seeds}
+    pending, running = list(seeds), []
+    while pending or running:
+        while pending and len(running) < jobs:
+            s = pending.pop(0)
+            running.append(subprocess.Popen([sys.executable, __file__, f"seeds={s}", f"out={parts[s]}", *argv]))
+        running[0].wait()
+        if running[0].returncode:
+            raise SystemExit(f"seed run failed with exit code {running[0].returncode}")
+        running.pop(0)
+    results = [json.loads(parts[s].read_text())["seeds"][0] for s in seeds]
+    for path in parts.values():
+        path.unlink()
+    return results
+
+
 def main(argv: list[str]) -> int:
-    own = {"seeds", "threads", "n", "generator", "out", "runs"}
+    own = {"seeds", "threads", "jobs", "n", "generator", "out", "runs"}
     args = parse_key_values([w for w in argv if w.split("=", 1)[0] in own])
     overrides = [w for w in argv if w.split("=", 1)[0] not in own]
     generator = args.get("generator", "recipe")
@@ -68,10 +91,15 @@ def main(argv: list[str]) -> int:
     torch.set_num_threads(threads)
     runs = Path(args.get("runs", "runs/bench_cyclegan")) / generator
     out = Path(args.get("out", f"benchmarks/results/cyclegan_glasses_cpu{'' if generator == 'recipe' else '_reference'}.json"))
-    results = [measure_seed(int(s), runs / f"seed{s}", overrides, int(args.get("n", 200))) for s in str(args.get("seeds", "0,1,2")).split(",")]
+    seeds = [int(s) for s in str(args.get("seeds", "0,1,2")).split(",")]
+    jobs = int(args.get("jobs", 1))
+    if jobs > 1 and len(seeds) > 1:
+        results = run_in_processes(seeds, jobs, [w for w in argv if not w.startswith(("seeds=", "jobs=", "out="))], out)
+    else:
+        results = [measure_seed(s, runs / f"seed{s}", overrides, int(args.get("n", 200))) for s in seeds]
     write_json(out, {
         "recipe": "cyclegan_glasses_cpu", "generator": generator, "overrides": overrides, "protocol": "world",
-        "n_faces": int(args.get("n", 200)), "seeds": results,
+        "n_faces": int(args.get("n", 200)), "jobs": jobs, "seeds": results,
         "machine": {**machine(), "cores": os.cpu_count()},
         "command": "python benchmarks/cyclegan_glasses_cpu.py " + " ".join(argv),
         "date": time.strftime("%Y-%m-%d"),
