@@ -148,7 +148,9 @@ class Generator(nn.Module):
 
     ``attention=True`` (not in the reference) adds a mask channel and blends the output
     with the input (:func:`~gancraft.networks.layers.attention_blend`), so pixels outside
-    the part a style changes pass through untouched.
+    the part a style changes pass through untouched. Its buffer ``attention_weight`` (1 by
+    default, not saved) mixes in the plain output while a training schedule warms the
+    attention up (:class:`~gancraft.models.stargan_v2.StarGANv2`'s ``attention_warmup``).
 
     ``forward(x, s, masks=None)``; with ``w_hpf > 0`` the caller supplies ``masks``
     (two heatmaps, ``(B, 1, H, W)`` each: ``masks[0]`` for the 32 px skip, ``masks[1]``
@@ -184,6 +186,10 @@ class Generator(nn.Module):
             self.decoder.insert(0, AdainResBlk(dim_out, dim_out, style_dim, w_hpf))
         width = base_dim or 2**14 // img_size
         self.to_rgb = nn.Sequential(nn.InstanceNorm2d(width, affine=True), nn.LeakyReLU(0.2), nn.Conv2d(width, 3 + int(attention), 1, 1, 0))
+        if attention:
+            # the blend's share of the output (1: the attention blend alone); a training schedule may
+            # lower it. Not saved, so checkpoints and reference weights load as before.
+            self.register_buffer("attention_weight", torch.ones(()), persistent=False)
 
     @torch.no_grad()
     def close_mask(self, bias: float = -3.0) -> None:
@@ -208,7 +214,7 @@ class Generator(nn.Module):
                 mask = F.interpolate(masks[0] if size == 32 else masks[1], size=size, mode="bilinear")
                 x = x + high_pass(mask * skips[size], self.w_hpf)
         out = self.to_rgb(x)
-        return attention_blend(out, source) if self.attention else out
+        return attention_blend(out, source, self.attention_weight) if self.attention else out
 
 
 class DomainLinear(nn.Module):

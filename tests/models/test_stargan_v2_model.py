@@ -121,6 +121,28 @@ def test_train_step_updates_in_the_reference_order_and_moves_the_ema():
         torch.testing.assert_close(e, 0.5 * b + 0.5 * o.detach())
 
 
+def test_attention_warmup_ramps_the_blend_in_for_the_generator_and_its_ema():
+    model = tiny(attention=True, attention_warmup=4)
+    assert model.generator.to_rgb[-1].bias[-1].item() != -3.0  # under a warm-up the mask does not start closed
+    model.setup(10, 10, Precision("fp32"))
+    for step, expected in ((0, 0.0), (1, 0.25), (3, 0.75), (4, 1.0), (9, 1.0)):
+        model.train_step(batch(), step)
+        assert model.generator.attention_weight.item() == expected
+        assert model.generator_ema.attention_weight.item() == expected
+    untouched = tiny(attention=True)
+    assert untouched.generator.to_rgb[-1].bias[-1].item() == -3.0  # without one it starts closed, as before
+    untouched.setup(10, 10, Precision("fp32"))
+    untouched.train_step(batch(), 0)
+    assert untouched.generator.attention_weight.item() == untouched.generator_ema.attention_weight.item() == 1.0
+
+
+def test_attention_warmup_needs_the_attention_generator():
+    with pytest.raises(ConfigError, match="attention generator"):
+        tiny(attention_warmup=10)
+    with pytest.raises(ConfigError, match=">= 0"):
+        tiny(attention=True, attention_warmup=-1)
+
+
 # --- translation ----------------------------------------------------------------------------
 
 

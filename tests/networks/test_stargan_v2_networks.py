@@ -168,3 +168,23 @@ def test_attention_generator_starts_near_the_input_and_blends():
         assert torch.allclose(g(x, s), x, atol=1e-6)
     assert g(x, s).shape == x.shape
     assert Generator(img_size=32, base_dim=8, max_conv_dim=16).to_rgb[-1].out_channels == 3  # off by default
+
+
+def test_attention_weight_mixes_the_plain_output_in():
+    torch.manual_seed(0)
+    g = Generator(img_size=32, style_dim=8, max_conv_dim=16, base_dim=8, attention=True)
+    g.apply(he_init)
+    x, s = torch.rand(2, 3, 32, 32) * 2 - 1, torch.randn(2, 8)
+    raw = []
+    g.to_rgb.register_forward_hook(lambda module, args, out: raw.append(out))
+    with torch.no_grad():
+        blend = g(x, s)
+        plain = torch.tanh(raw[-1][:, :3])
+        mask = torch.sigmoid(raw[-1][:, 3:])
+        torch.testing.assert_close(blend, mask * plain + (1 - mask) * x)
+        g.attention_weight.fill_(0.0)  # the start of a warm-up: the plain generator
+        torch.testing.assert_close(g(x, s), plain)
+        g.attention_weight.fill_(0.25)
+        torch.testing.assert_close(g(x, s), 0.25 * blend + 0.75 * plain)
+    assert not torch.allclose(blend, plain, atol=1e-3)  # the two ends differ, so the checks above mean something
+    assert "attention_weight" not in g.state_dict()  # checkpoints and reference weights are unchanged
