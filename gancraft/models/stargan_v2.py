@@ -283,7 +283,7 @@ class StarGANv2(GANModel):
         (CycleGAN's CPU recipe: 0 % -> 92-96 %; StarGAN v2's at 800 steps: no gain, the mask closes
         again after the warm-up while the discriminator cannot yet tell the styles apart).
         The EMA copy averages weights trained under the current blend, so it uses the same share;
-        after the warm-up both blend fully, as a loaded checkpoint does (the buffer is not saved).
+        after the warm-up both blend fully; the share is saved with the weights.
         """
         weight = warmup_factor(step, self.attention_warmup)
         for name in ("generator", "generator_ema"):

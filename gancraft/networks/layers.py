@@ -86,6 +86,21 @@ def attention_blend(output: torch.Tensor, x: torch.Tensor, weight: torch.Tensor 
     return weight * blend + (1 - weight) * rgb
 
 
+def register_attention_weight(module: torch.nn.Module) -> None:
+    """Give an attention generator its ``attention_weight`` buffer (the blend's share, 1 by default).
+
+    Saved with the weights, so that a checkpoint taken during a warm-up translates as the model
+    did when it was taken; a checkpoint from before warm-ups existed has no such entry and loads
+    blending fully.
+    """
+    module.register_buffer("attention_weight", torch.ones(()))
+
+    def fill_missing(state_dict: dict, prefix: str, *_: object) -> None:
+        state_dict.setdefault(prefix + "attention_weight", torch.ones(()))
+
+    module._register_load_state_dict_pre_hook(fill_missing)
+
+
 def set_attention_weight(net: torch.nn.Module, weight: float) -> None:
     """Set every ``attention_weight`` buffer in ``net`` (the blend's share of an attention generator's
     output, see :func:`attention_blend`) to ``weight``."""

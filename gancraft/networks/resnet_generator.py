@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 from torch import nn
 
 from gancraft.core.errors import ConfigError
-from gancraft.networks.layers import attention_blend, conv_bias, norm_layer
+from gancraft.networks.layers import attention_blend, conv_bias, norm_layer, register_attention_weight
 from gancraft.core.registry import NETWORKS
 
 
@@ -92,16 +90,7 @@ class ResnetGenerator(nn.Module):
         out_conv = nn.Conv2d(ngf, out_channels + int(attention), 7)
         self.head = nn.Sequential(nn.ReflectionPad2d(3), out_conv) if attention else nn.Sequential(nn.ReflectionPad2d(3), out_conv, nn.Tanh())
         if attention:
-            # the blend's share of the output (1: the attention blend alone); a training schedule may
-            # lower it (CycleGAN's attention_warmup). Saved, so that a checkpoint taken during the
-            # warm-up translates as the model did when it was taken.
-            self.register_buffer("attention_weight", torch.ones(()))
-
-    def _load_from_state_dict(self, state_dict: dict, prefix: str, *args: Any, **kwargs: Any) -> None:
-        # checkpoints from before the warm-up existed have no attention_weight: they blend fully
-        if self.attention and prefix + "attention_weight" not in state_dict:
-            state_dict[prefix + "attention_weight"] = torch.ones(())
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+            register_attention_weight(self)  # a training schedule may lower it (CycleGAN's attention_warmup)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.raw(x)

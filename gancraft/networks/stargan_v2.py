@@ -26,7 +26,7 @@ from einops import einsum, rearrange
 from torch import nn
 
 from gancraft.core.errors import ConfigError
-from gancraft.networks.layers import attention_blend
+from gancraft.networks.layers import attention_blend, register_attention_weight
 from gancraft.core.registry import NETWORKS
 
 SQRT2 = math.sqrt(2.0)
@@ -149,7 +149,7 @@ class Generator(nn.Module):
     ``attention=True`` (not in the reference) adds a mask channel and blends the output
     with the input (:func:`~gancraft.networks.layers.attention_blend`), so pixels outside
     the part a style changes pass through untouched. Its buffer ``attention_weight`` (1 by
-    default, not saved) mixes in the plain output while a training schedule warms the
+    default, saved with the weights) mixes in the plain output while a training schedule warms the
     attention up (:class:`~gancraft.models.stargan_v2.StarGANv2`'s ``attention_warmup``).
 
     ``forward(x, s, masks=None)``; with ``w_hpf > 0`` the caller supplies ``masks``
@@ -187,9 +187,7 @@ class Generator(nn.Module):
         width = base_dim or 2**14 // img_size
         self.to_rgb = nn.Sequential(nn.InstanceNorm2d(width, affine=True), nn.LeakyReLU(0.2), nn.Conv2d(width, 3 + int(attention), 1, 1, 0))
         if attention:
-            # the blend's share of the output (1: the attention blend alone); a training schedule may
-            # lower it. Not saved, so checkpoints and reference weights load as before.
-            self.register_buffer("attention_weight", torch.ones(()), persistent=False)
+            register_attention_weight(self)  # a training schedule may lower it (model.attention_warmup)
 
     @torch.no_grad()
     def close_mask(self, bias: float = -3.0) -> None:

@@ -187,4 +187,10 @@ def test_attention_weight_mixes_the_plain_output_in():
         g.attention_weight.fill_(0.25)
         torch.testing.assert_close(g(x, s), 0.25 * blend + 0.75 * plain)
     assert not torch.allclose(blend, plain, atol=1e-3)  # the two ends differ, so the checks above mean something
-    assert "attention_weight" not in g.state_dict()  # checkpoints and reference weights are unchanged
+    # saved (a mid-warm-up checkpoint translates as it did then); older checkpoints load blending fully
+    restored = Generator(img_size=32, style_dim=8, max_conv_dim=16, base_dim=8, attention=True)
+    restored.load_state_dict(g.state_dict())
+    assert restored.attention_weight.item() == 0.25
+    restored.load_state_dict({k: v for k, v in g.state_dict().items() if k != "attention_weight"})
+    assert restored.attention_weight.item() == 1.0
+    assert "attention_weight" not in Generator(img_size=32, style_dim=8, max_conv_dim=16, base_dim=8).state_dict()
