@@ -7,7 +7,8 @@ For each seed: train ``recipe=cyclegan_glasses_cpu seed=S`` from scratch (timed,
 in the timed part), then run the ``world`` protocol (``n`` held-out faces, seeds never used in
 training) on the last three checkpoints. ``jobs=2`` trains two seeds at a time, each in its own
 process with ``threads`` threads (on a 2-core machine: ``jobs=2 threads=1``; each run's wall time
-is then that of one core, not of the quiet 2-core machine). ``generator=reference`` trains the reference-style
+is then that of one core, not of the quiet 2-core machine). ``merge=A.json,B.json,...
+out=FILE`` joins the seeds of runs made separately into one file. ``generator=reference`` trains the reference-style
 generator instead (transposed convolutions, no attention), on the same seeds and data.
 The JSON holds per seed the final checkpoint's whole ``world`` result, the success rates of
 the last three checkpoints, the training wall time and steps; with the machine and command.
@@ -78,9 +79,23 @@ def run_in_processes(seeds: list[int], jobs: int, argv: list[str], out: Path) ->
     return results
 
 
+def merge(parts: list[Path], out: Path) -> None:
+    """One results file from several runs' files: their seeds in order, each run's command kept."""
+    import json
+
+    runs = [json.loads(p.read_text()) for p in parts]
+    merged = {**runs[0], "seeds": [s for r in runs for s in r["seeds"]], "command": [r["command"] for r in runs],
+              "machine": [r["machine"] for r in runs]}
+    write_json(out, merged)
+    print(f"wrote {out}")
+
+
 def main(argv: list[str]) -> int:
-    own = {"seeds", "threads", "jobs", "n", "generator", "out", "runs"}
+    own = {"seeds", "threads", "jobs", "n", "generator", "out", "runs", "merge"}
     args = parse_key_values([w for w in argv if w.split("=", 1)[0] in own])
+    if "merge" in args:
+        merge([Path(p) for p in str(args["merge"]).split(",")], Path(args["out"]))
+        return 0
     overrides = [w for w in argv if w.split("=", 1)[0] not in own]
     generator = args.get("generator", "recipe")
     if generator == "reference":
