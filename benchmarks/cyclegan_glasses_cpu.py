@@ -8,7 +8,8 @@ in the timed part), then run the ``world`` protocol (``n`` held-out faces, seeds
 training) on the last three checkpoints. ``jobs=2`` trains two seeds at a time, each in its own
 process with ``threads`` threads (on a 2-core machine: ``jobs=2 threads=1``; each run's wall time
 is then that of one core, not of the quiet 2-core machine). ``merge=A.json,B.json,...
-out=FILE`` joins the seeds of runs made separately into one file. ``generator=reference`` trains the reference-style
+out=FILE`` joins the seeds of runs made separately into one file; ``train=false run_dir=DIR``
+evaluates a run trained before (its training time is then not measured here). ``generator=reference`` trains the reference-style
 generator instead (transposed convolutions, no attention), on the same seeds and data.
 The JSON holds per seed the final checkpoint's whole ``world`` result, the success rates of
 the last three checkpoints, the training wall time and steps; with the machine and command.
@@ -33,7 +34,7 @@ TARGET_KEYS = ("add_success", "remove_success", "add_identity_psnr", "remove_ide
                "add_tone_delta_e", "remove_tone_delta_e", "add_success_group_gap", "remove_success_group_gap")
 
 
-def measure_seed(seed: int, run_dir: Path, overrides: list[str], n: int) -> dict:
+def measure_seed(seed: int, run_dir: Path, overrides: list[str], n: int, train_it: bool = True) -> dict:
     import torch
 
     from gancraft.engine.run import train
@@ -43,8 +44,9 @@ def measure_seed(seed: int, run_dir: Path, overrides: list[str], n: int) -> dict
 
     cfg = compose_recipe("cyclegan_glasses_cpu", [f"seed={seed}", f"run_dir={run_dir}", "trainer.progress=false", *overrides])
     start = time.perf_counter()
-    train(cfg)
-    wall = time.perf_counter() - start
+    if train_it:
+        train(cfg)
+    wall = time.perf_counter() - start if train_it else None
     checkpoints = sorted((run_dir / "checkpoints").glob("step_*"))[-3:]
     per_checkpoint = []
     for ckpt in checkpoints:
@@ -54,7 +56,7 @@ def measure_seed(seed: int, run_dir: Path, overrides: list[str], n: int) -> dict
                                "by_group": {g: {k: v.get(k) for k in TARGET_KEYS if k in v} for g, v in result["by_group"].items()}})
     swings = {k: max(abs(a["overall"][k] - b["overall"][k]) for a, b in zip(per_checkpoint, per_checkpoint[1:]))
               for k in ("add_success", "remove_success")} if len(per_checkpoint) > 1 else {}
-    return {"seed": seed, "train_wall_s": round(wall, 1), "steps": int(cfg.trainer.max_steps), "threads": torch.get_num_threads(),
+    return {"seed": seed, "run_dir": str(run_dir), "train_wall_s": None if wall is None else round(wall, 1), "steps": int(cfg.trainer.max_steps), "threads": torch.get_num_threads(),
             "final": result, "last_checkpoints": per_checkpoint, "max_swing_last_checkpoints": swings}
 
 
@@ -91,7 +93,7 @@ def merge(parts: list[Path], out: Path) -> None:
 
 
 def main(argv: list[str]) -> int:
-    own = {"seeds", "threads", "jobs", "n", "generator", "out", "runs", "merge"}
+    own = {"seeds", "threads", "jobs", "n", "generator", "out", "runs", "merge", "train", "run_dir"}
     args = parse_key_values([w for w in argv if w.split("=", 1)[0] in own])
     if "merge" in args:
         merge([Path(p) for p in str(args["merge"]).split(",")], Path(args["out"]))
@@ -111,7 +113,9 @@ def main(argv: list[str]) -> int:
     if jobs > 1 and len(seeds) > 1:
         results = run_in_processes(seeds, jobs, [w for w in argv if not w.startswith(("seeds=", "jobs=", "out="))], out)
     else:
-        results = [measure_seed(s, runs / f"seed{s}", overrides, int(args.get("n", 200))) for s in seeds]
+        train_it = str(args.get("train", "true")).lower() != "false"
+        results = [measure_seed(s, Path(args["run_dir"]) if "run_dir" in args else runs / f"seed{s}", overrides,
+                                int(args.get("n", 200)), train_it) for s in seeds]
     write_json(out, {
         "recipe": "cyclegan_glasses_cpu", "generator": generator, "overrides": overrides, "protocol": "world",
         "n_faces": int(args.get("n", 200)), "jobs": jobs, "seeds": results,
