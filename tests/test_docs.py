@@ -38,8 +38,8 @@ PYTHON = {"python", "py"}
 
 #: lines that cannot run in this test, matched at the start of the line (regex): the reason
 CANNOT_RUN: dict[str, str] = {
-    r"make demo-styles": "trains the StarGAN v2 CPU styles recipe (about 15 minutes); tests/test_demo_styles.py runs it tiny",
-    r"make demo": "trains the full CPU recipe (4000 steps, most of an hour on one core); tests/test_demo.py runs the demo tiny",
+    r"make demo-styles": "trains the StarGAN v2 CPU styles recipe (800 steps, 14 minutes or more); tests/test_demo_styles.py runs it tiny",
+    r"make demo": "trains the full CPU recipe (3000 steps, about 23 minutes on one busy core); tests/test_demo.py runs the demo tiny",
     r"make (test|bench)": "runs the test or benchmark suites themselves",
     r"pip install": "changes the environment; tests/test_packaging.py checks the wheel and its extras",
     r"torchrun ": "several processes (and machines); tests/core/test_distributed.py runs DDP on the CPU",
