@@ -208,8 +208,9 @@ class CycleGAN(GANModel):
         Why: a sigmoid mask that closes (passes the input through) satisfies the cycle and
         identity losses at once, and once closed its gradient vanishes, so the adversarial
         loss cannot reopen it: measured on the CPU recipe, the mask had closed everywhere by
-        step 1,000 (identity PSNR 60-78 dB, no glasses drawn) with BCE and with LSGAN. Starting as the plain generator (which learns
-        to draw glasses) and fading the blend in lets the mask learn where to open.
+        step 1,000 (identity PSNR 60-78 dB, no glasses drawn) with BCE and with LSGAN. Starting
+        as the plain generator teaches it to draw glasses first; on its own the warm-up is not
+        enough (the mask closed again once the blend was full), hence ``mask_gradient``.
         """
         for g in (self.G_A, self.G_B):
             set_attention_weight(g, warmup_factor(step, self.attention_warmup))
