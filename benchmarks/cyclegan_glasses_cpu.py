@@ -29,7 +29,8 @@ from gancraft.core.reports import write_json
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import machine  # noqa: E402
 
-REFERENCE_GENERATOR = ["model.generator.upsample=transpose", "model.generator.attention=false", "model.attention_warmup=0"]
+REFERENCE_GENERATOR = ["model.generator.upsample=transpose", "model.generator.attention=false", "model.attention_warmup=0",
+                       "model.mask_gradient=all", "model.lambda_mask=0"]
 TARGET_KEYS = ("add_success", "remove_success", "add_identity_psnr", "remove_identity_psnr",
                "add_tone_delta_e", "remove_tone_delta_e", "add_success_group_gap", "remove_success_group_gap")
 

@@ -41,6 +41,12 @@ class ResnetGenerator(nn.Module):
     every other pixel through, which answers the paper's tone shifts and lost detail.
     Its buffer ``attention_weight`` (1 by default) mixes in the plain output while a training
     schedule warms the attention up.
+
+    ``residual=True`` (not in the reference; after Shen & Liu, "Learning residual images for
+    face attribute manipulation", 2017) returns ``clamp(x + r)``: the last conv draws only the
+    change ``r``. Unlike a sigmoid mask it has no gate that can close: the adversarial gradient
+    reaches every pixel of ``r`` at full strength, while the cycle and identity losses pull
+    ``r`` towards zero wherever nothing needs to change.
     """
 
     def __init__(
@@ -55,6 +61,7 @@ class ResnetGenerator(nn.Module):
         padding: str = "reflect",
         n_downsampling: int = 2,
         attention: bool = False,
+        residual: bool = False,
     ) -> None:
         super().__init__()
         if upsample not in ("transpose", "resize"):
@@ -84,22 +91,29 @@ class ResnetGenerator(nn.Module):
                 conv = [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c_in, c_out, 3, padding=1, bias=bias)]
             ups.append(nn.Sequential(*conv, norm_fn(c_out), nn.ReLU(True)))
         self.up = nn.Sequential(*ups)
-        if attention and in_channels != out_channels:
-            raise ConfigError("attention needs in_channels == out_channels (the mask blends the output with the input)")
-        self.attention = attention
+        if (attention or residual) and in_channels != out_channels:
+            raise ConfigError("attention and residual need in_channels == out_channels (the output builds on the input)")
+        if attention and residual:
+            raise ConfigError("choose one of attention and residual for the generator's output")
+        self.attention, self.residual = attention, residual
         out_conv = nn.Conv2d(ngf, out_channels + int(attention), 7)
-        self.head = nn.Sequential(nn.ReflectionPad2d(3), out_conv) if attention else nn.Sequential(nn.ReflectionPad2d(3), out_conv, nn.Tanh())
+        plain = not (attention or residual)
+        self.head = nn.Sequential(nn.ReflectionPad2d(3), out_conv, nn.Tanh()) if plain else nn.Sequential(nn.ReflectionPad2d(3), out_conv)
         if attention:
             register_attention_weight(self)  # a training schedule may lower it (CycleGAN's attention_warmup)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.raw(x)
+        if self.residual:
+            # clamp (not tanh): the change passes at full gradient wherever the result is a valid pixel
+            return (x + y).clamp(-1.0, 1.0)
         if not self.attention:
             return y
         return attention_blend(y, x, self.attention_weight)
 
     def raw(self, x: torch.Tensor) -> torch.Tensor:
-        """The output before any blend: the image, or with ``attention`` the rgb logits and the mask logit."""
+        """The output before any blend: the image, with ``attention`` the rgb logits and the mask logit,
+        with ``residual`` the change ``r``."""
         return self.head(self.up(self.blocks(self.down(self.stem(x)))))
 
     def mask(self, x: torch.Tensor) -> torch.Tensor:

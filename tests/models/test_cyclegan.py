@@ -161,3 +161,24 @@ def test_masks_get_no_gradient_during_the_warm_up() -> None:
         CycleGAN(**TINY, mask_gradient="adversarial")
     with pytest.raises(ConfigError, match="one of all, adversarial"):
         CycleGAN(**attention, mask_gradient="some")
+
+
+def test_change_penalty_weights_the_mask_by_the_change_it_makes() -> None:
+    attention = {**TINY, "generator": {**TINY["generator"], "attention": True}}
+    model = make_model(**attention, mask_gradient="adversarial", lambda_mask=1.0, mask_penalty="change")
+    real_A, real_B = batch()["A"], batch()["B"]
+    masks = model._generate_adversarial_masks(real_A, real_B, True)[-1]
+    raw = model.G_A.raw(real_A)
+    change = (torch.tanh(raw[:, :3]) - real_A).abs().mean(1, keepdim=True)
+    assert torch.allclose(masks[0], model.G_A.mask(real_A) * change, atol=1e-6)
+    # the penalty moves the mask (in proportion to the change) but never pulls the rgb towards the input
+    masks[0].mean().backward()
+    assert _mask_grad(model) > 0 and float(model.G_A.head[1].weight.grad[:3].abs().sum()) == 0.0
+    # a generator that would draw the input itself costs nothing, however open its mask
+    x = real_A.clamp(-0.99, 0.99)
+    open_mask = torch.full((1, 1, 32, 32), 10.0)
+    assert float(model._penalised_mask(torch.cat([torch.atanh(x), open_mask], 1), x).max()) < 1e-5
+    logs = model.train_step(batch(), 0)
+    assert 0 < float(logs["mask_A"]) < float(make_model(**attention, mask_gradient="adversarial", lambda_mask=1.0).train_step(batch(), 0)["mask_A"])
+    with pytest.raises(ConfigError, match="one of area, change"):
+        CycleGAN(**attention, mask_gradient="adversarial", lambda_mask=1.0, mask_penalty="edges")

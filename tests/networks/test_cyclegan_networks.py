@@ -107,3 +107,45 @@ def test_mask_is_the_blend_weight_of_the_output() -> None:
         assert torch.allclose(g(x), a * torch.tanh(y[:, :3]) + (1 - a) * x, atol=1e-6)
     with pytest.raises(ConfigError, match="attention generator"):
         ResnetGenerator(ngf=4, n_blocks=1).mask(x)
+
+
+def test_residual_generator_adds_its_change_to_the_input() -> None:
+    torch.manual_seed(0)
+    g = ResnetGenerator(ngf=4, n_blocks=1, residual=True)
+    x = torch.rand(2, 3, 32, 32) * 1.6 - 0.8
+    with torch.no_grad():
+        g.head[1].weight.zero_()
+        g.head[1].bias.zero_()  # no change drawn: the input passes through exactly
+        assert torch.equal(g(x), x)
+        g.head[1].bias.fill_(0.1)
+        assert torch.allclose(g(x), (x + 0.1).clamp(-1, 1), atol=1e-6)
+        g.head[1].bias.fill_(5.0)  # the result stays a valid image
+        assert torch.equal(g(x), torch.ones_like(x))
+    assert torch.allclose(g.raw(x), torch.full_like(x, 5.0))
+
+
+def test_residual_change_gets_the_full_gradient() -> None:
+    # the point of the option: no gate that can close, d out / d change = 1 wherever the result is a valid pixel
+    torch.manual_seed(0)
+    g = ResnetGenerator(ngf=4, n_blocks=1, residual=True)
+    x = torch.rand(1, 3, 16, 16) * 2 - 1
+    changes: list[torch.Tensor] = []
+
+    def keep(_module: torch.nn.Module, _inputs: object, out: torch.Tensor) -> None:
+        out.retain_grad()
+        changes.append(out)
+
+    g.head.register_forward_hook(keep)
+    g(x).sum().backward()
+    (change,) = changes
+    inside = (x + change).abs() < 1
+    assert inside.float().mean() > 0.5
+    assert torch.equal(change.grad[inside], torch.ones_like(change.grad[inside]))
+    assert torch.equal(change.grad[~inside], torch.zeros_like(change.grad[~inside]))
+
+
+def test_residual_and_attention_are_exclusive_and_need_matching_channels() -> None:
+    with pytest.raises(ConfigError, match="one of attention and residual"):
+        ResnetGenerator(ngf=4, n_blocks=1, residual=True, attention=True)
+    with pytest.raises(ConfigError, match="in_channels == out_channels"):
+        ResnetGenerator(in_channels=1, ngf=4, n_blocks=1, residual=True)
