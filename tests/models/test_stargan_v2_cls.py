@@ -138,6 +138,18 @@ def test_checkpoints_without_the_classifier_still_load(tmp_path):
     grown.train_step(batch(), 0)
 
 
+def test_init_from_a_checkpoint_with_the_classifier_keeps_it_and_its_view(tmp_path):
+    old = tiny(domains=("a", "b"), lambda_cls=1.0, cls_view="band")
+    config = {"model": {"name": "stargan_v2", "domains": ["a", "b"], "lambda_cls": 1.0, "cls_view": "band", **ARCH}}
+    save_checkpoint(tmp_path / "ckpt", networks=old.networks(), config=config)
+    grown = tiny(domains=("a", "b", "c"), lambda_cls=1.0, cls_view="band")
+    grown.init_from(tmp_path / "ckpt", OmegaConf.create(config))
+    x = batch()["image"]
+    torch.testing.assert_close(grown.classify(x)[:, :2], old.classify(x))
+    with pytest.raises(ConfigError, match="cls_view=band"):
+        tiny(domains=("a", "b", "c"), lambda_cls=1.0).init_from(tmp_path / "ckpt", OmegaConf.create(config))
+
+
 def test_add_domains_grows_the_classifier():
     model = tiny(domains=("a", "b"), lambda_cls=1.0)
     x = batch()["image"]
