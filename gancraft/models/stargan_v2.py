@@ -280,9 +280,13 @@ class StarGANv2(GANModel):
         Why (issue #12): the multi-task discriminator learns slowly what tells the styles apart (on
         the CPU recipe it picks the right domain for 48 % of real faces after 3,000 steps), so the
         adversarial loss barely pays the generator to change a face's style: every output kept its
-        source style (1 % style accuracy). A plain classifier learns the styles within hundreds of
-        steps; the generator's ``lambda_cls * CE(C(fake), target)`` (StarGAN v1's / AC-GAN's
-        classification loss) then asks directly for the target style.
+        source style (1 % style accuracy). A plain classifier learns the styles without an
+        adversarial game (the oracle: 99.5 % in about 1,400 steps at batch 64); the generator's
+        ``lambda_cls * CE(C(fake), target)`` (StarGAN v1's / AC-GAN's classification loss) then asks
+        directly for the target style. Measured on the CPU recipe (``lambda_cls=1``, ``cls_view:
+        band``, 800 steps): 10 % latent-guided style accuracy instead of 1 %, but C learns the real
+        styles slowly at batch 8 (45 % by step 650) and the generator learns to fool it (C calls
+        75-90 % of fakes their target), see docs/stargan_v2.md.
 
         C is a separate small network with its own Adam rather than a head on the discriminator:
         the discriminator (its trunk, R1 and adversarial objective) stays the reference's, and C
