@@ -199,7 +199,13 @@ class Generator(nn.Module):
             self.to_rgb[-1].bias[-1] = bias
 
     def forward(self, x: torch.Tensor, s: torch.Tensor, masks: Sequence[torch.Tensor] | None = None) -> torch.Tensor:
-        source, x = x, self.stem(x)
+        out = self.raw(x, s, masks)
+        return attention_blend(out, x, self.attention_weight) if self.attention else out
+
+    def raw(self, x: torch.Tensor, s: torch.Tensor, masks: Sequence[torch.Tensor] | None = None) -> torch.Tensor:
+        """The output before the attention blend: ``(B, 3, H, W)``, or with ``attention`` ``(B, 4, H, W)``
+        (rgb before tanh, then the mask's logit; see :func:`~gancraft.networks.layers.attention_blend`)."""
+        x = self.stem(x)
         skips: dict[int, torch.Tensor] = {}
         for block in self.encoder:
             if masks is not None and x.shape[2] in (32, 64, 128):
@@ -211,8 +217,7 @@ class Generator(nn.Module):
             if masks is not None and size in skips:
                 mask = F.interpolate(masks[0] if size == 32 else masks[1], size=size, mode="bilinear")
                 x = x + high_pass(mask * skips[size], self.w_hpf)
-        out = self.to_rgb(x)
-        return attention_blend(out, source, self.attention_weight) if self.attention else out
+        return self.to_rgb(x)
 
 
 class DomainLinear(nn.Module):
@@ -371,3 +376,47 @@ class Discriminator(DomainHeads, nn.Module):
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return pick_domain(self.all_domains(x), y)
+
+
+@NETWORKS.register("stargan_v2_domain_classifier")
+class DomainClassifier(DomainHeads, nn.Module):
+    """Auxiliary domain classifier (not in StarGAN v2; StarGAN v1's / AC-GAN's classification
+    loss): an image of any size -> one logit per domain.
+
+    A stem conv, ``depth`` pre-activation ResBlks each halving the size (no normalisation, as the
+    discriminator), then the mean- and max-pooled features into one linear layer. Global pooling
+    lets it take non-square inputs, such as an upsampled eye-band crop. ``depth`` defaults to
+    bringing the shorter side down to about 4-8 px. Its linear head is stacked with the domain
+    first (``head.weight``: ``domains x features``), so :meth:`remap_domains` grows it as it grows
+    the discriminator's outputs.
+    """
+
+    def __init__(self, num_domains: int = 2, in_size: Sequence[int] = (64, 64), base_dim: int = 16, max_conv_dim: int = 64,
+                 depth: int | None = None) -> None:
+        super().__init__()
+        h, w = (int(v) for v in in_size)
+        if min(h, w) < 4:
+            raise ConfigError(f"the domain classifier's input {h}x{w} is too small (at least 4 px a side)")
+        depth = max(1, int(math.log2(min(h, w))) - 2) if depth is None else depth
+        self.num_domains, self.in_size = num_domains, (h, w)
+        blocks: list[nn.Module] = [nn.Conv2d(3, base_dim, 3, 1, 1)]
+        dim_in = dim_out = base_dim
+        for _ in range(depth):
+            dim_out = min(dim_in * 2, max_conv_dim)
+            blocks.append(ResBlk(dim_in, dim_out, downsample=True))
+            dim_in = dim_out
+        blocks.append(nn.LeakyReLU(0.2))
+        self.trunk = nn.Sequential(*blocks)
+        self.head = nn.Linear(2 * dim_out, num_domains)
+
+    def _domain_slots(self) -> list[tuple[nn.Module, str]]:
+        return [(self.head, "weight"), (self.head, "bias")]
+
+    @torch.no_grad()
+    def remap_domains(self, source: Sequence[int | None]) -> None:
+        super().remap_domains(source)
+        self.head.out_features = len(source)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        f = self.trunk(x)
+        return self.head(torch.cat([f.mean((2, 3)), f.amax((2, 3))], 1))

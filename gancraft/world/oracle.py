@@ -37,15 +37,27 @@ CROP_COLS = (0.16, 0.84)
 WEIGHTS_PATH = Path(__file__).parent / "weights" / "oracle.safetensors"
 
 
-def preprocess(images: torch.Tensor) -> torch.Tensor:
-    """Float NCHW in [-1, 1], any size -> the oracle's eye-band crop at 32 x 56 px."""
+def eye_band_shape(h: int, w: int) -> tuple[int, int]:
+    """Height and width, in pixels, of the eye-band crop of an ``h x w`` image (see :func:`eye_band`)."""
+    return round(CROP_ROWS[1] * h) - round(CROP_ROWS[0] * h), round(CROP_COLS[1] * w) - round(CROP_COLS[0] * w)
+
+
+def eye_band(images: torch.Tensor, size: tuple[int, int] | None = None) -> torch.Tensor:
+    """NCHW images -> their eye band: rows 30-70 % and columns 16-84 %, where every glasses-world
+    face (and any eye-aligned face) wears its glasses, resized (bilinear, antialiased) to ``size``
+    when given. Differentiable: models may look at the band too (StarGAN v2's ``cls_view: band``)."""
     h, w = images.shape[-2:]
     top, bottom = round(CROP_ROWS[0] * h), round(CROP_ROWS[1] * h)
     left, right = round(CROP_COLS[0] * w), round(CROP_COLS[1] * w)
-    crop = images[..., top:bottom, left:right].float()
-    if tuple(crop.shape[-2:]) != INPUT_HW:
-        crop = F.interpolate(crop, size=INPUT_HW, mode="bilinear", antialias=True, align_corners=False)
+    crop = images[..., top:bottom, left:right]
+    if size is not None and tuple(crop.shape[-2:]) != tuple(size):
+        crop = F.interpolate(crop, size=tuple(size), mode="bilinear", antialias=True, align_corners=False)
     return crop
+
+
+def preprocess(images: torch.Tensor) -> torch.Tensor:
+    """Float NCHW in [-1, 1], any size -> the oracle's eye-band crop at 32 x 56 px."""
+    return eye_band(images.float(), INPUT_HW)
 
 
 def _block(cin: int, cout: int, stride: int = 1) -> nn.Sequential:

@@ -18,6 +18,8 @@ TINY = {
     "stargan_v2_mapping": ({"latent_dim": 4, "style_dim": 8, "num_domains": 3, "hidden_dim": 16}, lambda net: net(torch.randn(2, 4), _Y())),
     "stargan_v2_style_encoder": ({**_THIN, "style_dim": 8, "num_domains": 3}, lambda net: net(_X(), _Y())),
     "stargan_v2_discriminator": ({**_THIN, "num_domains": 3}, lambda net: net(_X(), _Y())),
+    "stargan_v2_domain_classifier": ({"num_domains": 3, "in_size": (24, 44), "base_dim": 8, "max_conv_dim": 16},
+                                     lambda net: net(torch.randn(2, 3, 24, 44))),
 }
 
 

@@ -194,3 +194,29 @@ def test_attention_weight_mixes_the_plain_output_in():
     restored.load_state_dict({k: v for k, v in g.state_dict().items() if k != "attention_weight"})
     assert restored.attention_weight.item() == 1.0
     assert "attention_weight" not in Generator(img_size=32, style_dim=8, max_conv_dim=16, base_dim=8).state_dict()
+
+
+def test_domain_classifier_takes_any_size_and_grows_its_head():
+    from gancraft.networks.stargan_v2 import DomainClassifier
+
+    torch.manual_seed(0)
+    net = DomainClassifier(num_domains=2, in_size=(52, 88), base_dim=8, max_conv_dim=16)
+    assert len([m for m in net.trunk if m.__class__.__name__ == "ResBlk"]) == 3  # 52 px -> 6 px
+    x = torch.randn(3, 3, 52, 88)
+    before = net(x)
+    assert before.shape == (3, 2)
+    net.remap_domains([1, 0, None])
+    after = net(x)
+    torch.testing.assert_close(after[:, :2], before.flip(1))
+    torch.testing.assert_close(net.head.weight[2], net.head.weight[:2].mean(0))
+
+
+def test_generator_raw_is_the_output_before_the_attention_blend():
+    from gancraft.networks.layers import attention_blend
+
+    torch.manual_seed(0)
+    net = NETWORKS.build("stargan_v2_generator", img_size=32, style_dim=8, max_conv_dim=16, base_dim=8, attention=True)
+    x, s = torch.randn(2, 3, 32, 32), torch.randn(2, 8)
+    raw = net.raw(x, s)
+    assert raw.shape == (2, 4, 32, 32)
+    torch.testing.assert_close(net(x, s), attention_blend(raw, x, net.attention_weight))

@@ -54,3 +54,14 @@ def test_retraining_is_reproducible(tmp_path: Path) -> None:
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     assert r1["heldout_64px"] == r2["heldout_64px"]
     load_oracle(tmp_path / "a.safetensors")
+
+
+def test_eye_band_is_the_oracles_crop_at_any_size():
+    from gancraft.world.oracle import eye_band, eye_band_shape
+
+    x = torch.arange(64.0).view(1, 1, 1, 64).expand(1, 3, 64, 64)
+    band = eye_band(x)
+    assert band.shape[-2:] == eye_band_shape(64, 64) == (26, 44)  # rows 19..45, columns 10..54
+    assert band[0, 0, 0, 0] == 10 and band[0, 0, 0, -1] == 53
+    assert eye_band(x, (52, 88)).shape == (1, 3, 52, 88)
+    torch.testing.assert_close(preprocess(x), eye_band(x, INPUT_HW))
