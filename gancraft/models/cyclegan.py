@@ -13,7 +13,9 @@ from typing import Any
 
 import torch
 
+from gancraft.core.checkpoint import load_network_state, load_weights, unwrap
 from gancraft.models.base import GANModel, adam, set_requires_grad
+from gancraft.models.ema import ema_copy, ema_update
 from gancraft.models.image_pool import ImagePool
 from gancraft.models.schedules import linear_decay, warmup_factor
 from gancraft.models.tasks import TranslationTask
@@ -22,6 +24,7 @@ from gancraft.core.registry import LOSSES, MODELS, NETWORKS
 from gancraft.core.errors import ConfigError
 
 DIRECTIONS = ("a2b", "b2a")
+GENERATORS = ("G_A", "G_B")
 MASK_PENALTIES = ("area", "change")
 
 
@@ -60,6 +63,7 @@ class CycleGAN(GANModel):
         mask_gradient: str = "all",
         lambda_mask: float = 0.0,
         mask_penalty: str = "area",
+        ema_beta: float = 0.0,
         seed: int = 0,
     ) -> None:
         super().__init__()
@@ -94,9 +98,31 @@ class CycleGAN(GANModel):
         if mask_penalty not in MASK_PENALTIES:
             raise ConfigError(f"model.mask_penalty {mask_penalty!r} is not one of {', '.join(MASK_PENALTIES)}")
         self.mask_penalty = mask_penalty
+        if not 0.0 <= ema_beta < 1.0:
+            raise ConfigError(f"model.ema_beta={ema_beta} must be in [0, 1) (0: no moving average, the reference)")
+        self.ema_beta = float(ema_beta)
+        if self.ema_beta:
+            self.G_A_ema, self.G_B_ema = ema_copy(self.G_A), ema_copy(self.G_B)
 
     def networks(self) -> dict[str, torch.nn.Module]:
-        return {name: getattr(self, name) for name in self.trainable}
+        return {name: getattr(self, name) for name in self.trainable + self._ema_names()}
+
+    def _ema_names(self) -> tuple[str, ...]:
+        return tuple(f"{g}_ema" for g in GENERATORS) if self.ema_beta else ()
+
+    def _inference(self, generator: str) -> torch.nn.Module:
+        """The generator that translates: its moving average when ``ema_beta`` > 0."""
+        return getattr(self, f"{generator}_ema" if self.ema_beta else generator)
+
+    def init_from(self, checkpoint: Any, config: Any = None) -> None:
+        """Start from another run's weights; a checkpoint without moving averages (trained with
+        ``ema_beta: 0``) starts them from its generators."""
+        flat = load_weights(checkpoint)
+        names = self.trainable + tuple(n for n in self._ema_names() if any(k.startswith(f"{n}.") for k in flat))
+        load_network_state({n: getattr(self, n) for n in names}, flat)
+        for name in self._ema_names():
+            if name not in names:
+                getattr(self, name).load_state_dict(unwrap(getattr(self, name.removesuffix("_ema"))).state_dict())
 
     # --- optimisation -------------------------------------------------------------
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
@@ -141,6 +167,8 @@ class CycleGAN(GANModel):
         loss_G = sum(logs.values())
         precision.backward(loss_G)
         precision.step(opt_G)
+        for name in self._ema_names():
+            ema_update(getattr(self, name), unwrap(getattr(self, name.removesuffix("_ema"))), self.ema_beta)
 
         # Discriminators, on reals and on fakes drawn from the history pools.
         set_requires_grad([self.D_A, self.D_B], True)
@@ -257,15 +285,16 @@ class CycleGAN(GANModel):
     # --- images -------------------------------------------------------------------
     @torch.no_grad()
     def sample_images(self, batch: dict[str, torch.Tensor]) -> list[torch.Tensor]:
-        """Rows: real A, A->B, A->B->A, real B, B->A, B->A->B."""
+        """Rows: real A, A->B, A->B->A, real B, B->A, B->A->B (by the generators that translate)."""
         real_A, real_B = batch["A"], batch["B"]
-        fake_B, fake_A = self.G_A(real_A), self.G_B(real_B)
-        return [real_A, fake_B, self.G_B(fake_B), real_B, fake_A, self.G_A(fake_A)]
+        G_A, G_B = self._inference("G_A"), self._inference("G_B")
+        fake_B, fake_A = G_A(real_A), G_B(real_B)
+        return [real_A, fake_B, G_B(fake_B), real_B, fake_A, G_A(fake_A)]
 
     def translate(self, images: torch.Tensor, direction: str = "a2b", **_: Any) -> torch.Tensor:
         if direction not in DIRECTIONS:
             raise ConfigError(f"direction {direction!r} is not one of {', '.join(DIRECTIONS)}")
-        return (self.G_A if direction == "a2b" else self.G_B)(images)
+        return self._inference("G_A" if direction == "a2b" else "G_B")(images)
 
     def tasks(self) -> list[TranslationTask]:
         """The two directions: ``a2b`` (domain A to B) and ``b2a``."""

@@ -22,7 +22,6 @@ Options beyond the reference, all off by default (the reference's training is th
 
 from __future__ import annotations
 
-import copy
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -39,6 +38,7 @@ from gancraft.core.errors import CheckpointError, ConfigError
 from gancraft.core.registry import LOSSES, MODELS, NETWORKS
 from gancraft.losses.r1 import r1_penalty
 from gancraft.models.base import GANModel, adam
+from gancraft.models.ema import ema_copy, ema_update
 from gancraft.models.schedules import warmup_factor
 from gancraft.models.tasks import TranslationTask
 from gancraft.networks.layers import attention_blend, set_attention_weight
@@ -53,14 +53,6 @@ PER_DOMAIN = ("mapping_network", "style_encoder", "discriminator", "mapping_netw
 CLASSIFIER = "classifier"  # with lambda_cls > 0 only: checkpoints without it load when lambda_cls = 0
 CLS_VIEWS = ("full", "band")
 MASK_GRADIENTS = ("all", "adversarial")
-
-
-@torch.no_grad()
-def ema_update(ema: nn.Module, online: nn.Module, beta: float) -> None:
-    """``ema <- beta * ema + (1 - beta) * online`` for every parameter (the reference's moving average)."""
-    ema_params = [p for p in ema.parameters()]
-    online_params = [p.detach() for p in online.parameters()]
-    torch._foreach_lerp_(ema_params, online_params, 1.0 - beta)
 
 
 def grown_domains(domains: Sequence[str], new_domains: Sequence[str] | None) -> list[str]:
@@ -180,7 +172,7 @@ class StarGANv2(GANModel):
         # The reference copies before He init, so its EMA starts from PyTorch's default
         # init; starting from the online weights makes early EMA samples meaningful.
         for name in EMA:
-            setattr(self, name, copy.deepcopy(getattr(self, name.removesuffix("_ema"))).requires_grad_(False))
+            setattr(self, name, ema_copy(getattr(self, name.removesuffix("_ema"))))
         self._adv = LOSSES.build(adv_loss)  # plain attributes in a dict: not networks, not saved
         self._l1 = {"style": LOSSES.build("style"), "diversity": LOSSES.build("diversity"), "cycle": LOSSES.build("cycle")}
         self._mean_styles: torch.Tensor | None = None

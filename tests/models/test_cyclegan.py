@@ -182,3 +182,64 @@ def test_change_penalty_weights_the_mask_by_the_change_it_makes() -> None:
     assert 0 < float(logs["mask_A"]) < float(make_model(**attention, mask_gradient="adversarial", lambda_mask=1.0).train_step(batch(), 0)["mask_A"])
     with pytest.raises(ConfigError, match="one of area, change"):
         CycleGAN(**attention, mask_gradient="adversarial", lambda_mask=1.0, mask_penalty="edges")
+
+
+# --- moving average of the generators (ema_beta) ---------------------------------------------
+
+
+def test_no_moving_average_by_default() -> None:
+    model = make_model()
+    assert set(model.networks()) == {"G_A", "G_B", "D_A", "D_B"}
+    x = batch()["A"]
+    with torch.no_grad():
+        torch.testing.assert_close(model.translate(x, "a2b"), model.G_A(x))
+
+
+def test_moving_average_follows_the_generators_after_each_step() -> None:
+    model = make_model(ema_beta=0.9)
+    assert set(model.networks()) == {"G_A", "G_B", "D_A", "D_B", "G_A_ema", "G_B_ema"}
+    before = {g: [p.detach().clone() for p in getattr(model, g).parameters()] for g in ("G_A", "G_B")}
+    model.train_step(batch(), 0)
+    for g in ("G_A", "G_B"):
+        online, ema = list(getattr(model, g).parameters()), list(getattr(model, f"{g}_ema").parameters())
+        for e, b, o in zip(ema, before[g], online):
+            torch.testing.assert_close(e, 0.9 * b + 0.1 * o.detach())
+        assert not any(p.requires_grad for p in ema)
+
+
+def test_translate_and_samples_use_the_moving_average() -> None:
+    model = make_model(ema_beta=0.9)
+    model.train_step(batch(), 0)
+    x = batch()["B"]
+    with torch.no_grad():
+        out = model.translate(x, "b2a")
+        torch.testing.assert_close(out, model.G_B_ema(x))
+        assert not torch.allclose(out, model.G_B(x))
+        torch.testing.assert_close(model.sample_images(batch())[4], out)
+
+
+def test_moving_average_keeps_the_attention_blend_share() -> None:
+    model = make_model(ema_beta=0.9, generator={**TINY["generator"], "attention": True}, attention_warmup=4)
+    model.train_step(batch(), 2)
+    assert float(model.G_A_ema.attention_weight) == float(model.G_A.attention_weight) == pytest.approx(0.5)
+
+
+def test_init_from_a_checkpoint_without_moving_average_starts_it_from_the_generators(tmp_path) -> None:
+    from safetensors.torch import save_file
+
+    from gancraft.core.checkpoint import MODEL_FILE, network_state
+
+    plain = make_model()
+    plain.train_step(batch(), 0)
+    save_file(network_state(plain.networks()), str(tmp_path / MODEL_FILE))
+    model = make_model(ema_beta=0.9)
+    model.init_from(tmp_path)
+    for g in ("G_A", "G_B"):
+        for e, o in zip(getattr(model, f"{g}_ema").parameters(), getattr(plain, g).parameters()):
+            torch.testing.assert_close(e, o.detach())
+
+
+@pytest.mark.parametrize("beta", [-0.1, 1.0])
+def test_moving_average_rate_must_be_below_one(beta: float) -> None:
+    with pytest.raises(ConfigError, match="ema_beta"):
+        CycleGAN(**TINY, ema_beta=beta)

@@ -11,7 +11,7 @@ from gancraft.core.checkpoint import save_checkpoint
 from gancraft.core.precision import Precision
 from gancraft.core.errors import CheckpointError, ConfigError
 from gancraft.losses.r1 import r1_penalty
-from gancraft.models.stargan_v2 import StarGANv2, diversity_weight, ema_update
+from gancraft.models.stargan_v2 import StarGANv2, diversity_weight
 from gancraft.core.registry import LOSSES, MODELS
 
 ARCH = {"img_size": 32, "style_dim": 8, "latent_dim": 4, "hidden_dim": 16, "max_conv_dim": 16, "base_dim": 8}
@@ -82,15 +82,7 @@ def test_r1_on_the_discriminator_matches_per_sample_gradients():
     torch.testing.assert_close(penalty, torch.stack(by_hand).mean())
 
 
-# --- EMA, optimizers ----------------------------------------------------------------------
-
-
-def test_ema_update_is_the_references_moving_average():
-    online, ema = torch.nn.Linear(3, 2), torch.nn.Linear(3, 2)
-    before = [p.detach().clone() for p in ema.parameters()]
-    ema_update(ema, online, 0.9)
-    for e, b, o in zip(ema.parameters(), before, online.parameters()):
-        torch.testing.assert_close(e, 0.9 * b + 0.1 * o.detach())
+# --- optimizers ----------------------------------------------------------------------
 
 
 def test_optimizers_follow_the_reference():
