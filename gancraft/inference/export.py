@@ -46,6 +46,9 @@ def _networks(config: Any) -> list[tuple[str, tuple[str, ...]]]:
     name = str(config.model.get("name", ""))
     if name not in NETWORKS:
         raise ConfigError(f"ONNX export knows models {', '.join(NETWORKS)}; this checkpoint holds {name or 'an unnamed model'!r}")
+    if name == "cyclegan" and float(config.model.get("ema_beta", 0) or 0) > 0:
+        # a CycleGAN with moving averages translates with them (CycleGAN._inference)
+        return [(f"{attribute}_ema", inputs) for attribute, inputs in NETWORKS[name]]
     return NETWORKS[name]
 
 

@@ -31,6 +31,25 @@ def test_cyclegan_generators_match_pytorch_at_any_batch_size(cyclegan):
             assert float(diff) <= 1e-4
 
 
+def test_cyclegan_with_moving_averages_exports_them(tmp_path):
+    from gancraft.core.checkpoint import save_checkpoint
+    from gancraft.core.registry import MODELS
+    from tests.faces.helpers import TINY_CYCLEGAN, WORLD_32
+
+    model_cfg = {**TINY_CYCLEGAN, "ema_beta": 0.9}
+    net = MODELS.build_from_config(model_cfg)
+    with torch.no_grad():  # averages unlike the online generators, as after training
+        for p in [*net.G_A_ema.parameters(), *net.G_B_ema.parameters()]:
+            p.add_(0.05 * torch.randn_like(p))
+    ckpt = save_checkpoint(tmp_path / "ckpt", networks=net.networks(), config={"seed": 0, "model": model_cfg, "data": WORLD_32}, meta={"step": 1})
+    files = export_onnx(ckpt, tmp_path / "ema.onnx")
+    assert [f.name for f in files] == ["ema.onnx", "ema.G_B_ema.onnx"]
+    torch_t, onnx_t = Translator.load(ckpt, device="cpu"), OnnxTranslator.load(files[0])
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    for direction in ("a2b", "b2a"):
+        assert float((onnx_t.translate(x, direction=direction) - torch_t.translate(x, direction=direction)).abs().max()) <= 1e-4
+
+
 def test_stargan_generator_mapping_and_style_encoder_match_pytorch(tmp_path):
     ckpt = tiny_checkpoint(tmp_path / "ckpt", TINY_STARGAN)
     files = export_onnx(ckpt, tmp_path / "sg.onnx")
