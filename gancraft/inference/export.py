@@ -25,10 +25,11 @@ from gancraft.core.values import PositiveInt
 
 log = logging.getLogger(__name__)
 
-#: model name -> its inference networks: (attribute, input names), the first one in the main file
+#: model name -> its inference networks: (attribute, input names), the first one in the main file;
+#: a network's moving average (``<attribute>_ema``) is exported instead where the model keeps one
 NETWORKS: dict[str, list[tuple[str, tuple[str, ...]]]] = {
     "cyclegan": [("G_A", ("images",)), ("G_B", ("images",))],
-    "stargan_v2": [("generator_ema", ("images", "styles")), ("mapping_network_ema", ("z", "y")), ("style_encoder_ema", ("images", "y"))],
+    "stargan_v2": [("generator", ("images", "styles")), ("mapping_network", ("z", "y")), ("style_encoder", ("images", "y"))],
 }
 CONFIG_KEY = "gancraft_config"
 
@@ -42,14 +43,13 @@ def import_onnxruntime() -> Any:
     return onnxruntime
 
 
-def _networks(config: Any) -> list[tuple[str, tuple[str, ...]]]:
+def _networks(model: nn.Module, config: Any) -> list[tuple[str, tuple[str, ...]]]:
+    """The networks that translate: each listed one, or its moving average (``<name>_ema``) where
+    the model keeps one, as a model's ``translate`` does."""
     name = str(config.model.get("name", ""))
     if name not in NETWORKS:
         raise ConfigError(f"ONNX export knows models {', '.join(NETWORKS)}; this checkpoint holds {name or 'an unnamed model'!r}")
-    if name == "cyclegan" and float(config.model.get("ema_beta", 0) or 0) > 0:
-        # a CycleGAN with moving averages translates with them (CycleGAN._inference)
-        return [(f"{attribute}_ema", inputs) for attribute, inputs in NETWORKS[name]]
-    return NETWORKS[name]
+    return [(f"{attribute}_ema" if hasattr(model, f"{attribute}_ema") else attribute, inputs) for attribute, inputs in NETWORKS[name]]
 
 
 def network_path(main: Path, index: int, attribute: str) -> Path:
@@ -82,7 +82,7 @@ def export_onnx(checkpoint: str | Path, output: str | Path, opset: int = 17) -> 
     output.parent.mkdir(parents=True, exist_ok=True)
     config_yaml = OmegaConf.to_yaml(config)
     written = []
-    for index, (attribute, inputs) in enumerate(_networks(config)):
+    for index, (attribute, inputs) in enumerate(_networks(model, config)):
         net = getattr(model, attribute).eval()
         path = network_path(output, index, attribute)
         axes = {name: {0: "batch"} for name in (*inputs, "output")}
@@ -145,7 +145,7 @@ class OnnxTranslator:
             raise CheckpointError(f"{str(path)!r} was not written by gancraft export (no {CONFIG_KEY} metadata)")
         config = OmegaConf.create(meta[CONFIG_KEY])
         model = MODELS.build_from_config(config.model).eval()
-        for index, (attribute, _) in enumerate(_networks(config)):
+        for index, (attribute, _) in enumerate(_networks(model, config)):
             file = network_path(path, index, attribute)
             if file.is_file():
                 setattr(model, attribute, OnnxNetwork(file, threads))
